@@ -1,0 +1,36 @@
+"""The closing summary of ``steward run``: test metrics with intervals, model version, next steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+def _interval(metrics: dict[str, float], name: str) -> str | None:
+    if name not in metrics:
+        return None
+    low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
+    text = f"{metrics[name]:,.4g}"
+    if low is not None and high is not None:
+        text += f"  (95% CI {low:,.4g} – {high:,.4g})"
+    return text
+
+
+def print_summary(outcome: Any, config: Any, *, tracking_uri: str) -> None:
+    """Print what the job produced and how to look at it in the MLflow UI."""
+    metrics = outcome.train.metrics
+    click.echo("")
+    click.echo("== mlflow-steward: main job finished ==")
+    for name in ("rmse", "mae", "r2", "roc_auc", "accuracy", "f1"):
+        text = _interval(metrics, name)
+        if text:
+            click.echo(f"test {name.upper():8s} {text}")
+    if outcome.train.model_version:
+        click.echo(f"model: {config.model_name} version {outcome.train.model_version}")
+    if outcome.gate is not None:
+        click.echo(f"gate: {outcome.gate.summary()}")
+    click.echo(f"runs: main {outcome.main_run_id} · clean {outcome.data_run_id} · "
+               f"tune {outcome.tune_run_id} · train {outcome.train.run_id}")
+    click.echo("")
+    click.echo(f"Open the MLflow UI:  mlflow ui --backend-store-uri {tracking_uri}")

@@ -1,0 +1,351 @@
+"""The pipeline's steps: clean, tune, train (fit + evaluate + log + register) and promote.
+
+Each step is one MLflow run (see :mod:`._reuse`); steps pass results as run ids and artifact URIs.
+The logic of each capability lives in its own sub-package; this module only wires them together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from mlflow_steward import names
+from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.workflow._config import PipelineConfig
+from mlflow_steward.workflow._reuse import StepOutcome, run_step, step_key
+
+Echo = Callable[[str], None]
+
+SPEC_ARTIFACT = "data/spec.json"
+CLEANING_CONFIG_ARTIFACT = "cleaning/config.json"
+BEST_TRIAL_ARTIFACT = "tuning/best.json"
+TAG_MODEL_VERSION = "steward.model_version"
+TAG_MODEL_URI = "steward.model_uri"
+
+ERR_SPEC_REQUIRED = (
+    "a dataset spec is required for data {path!r}: pass --target and --task (the demo dataset "
+    "is the only one with a built-in spec)"
+)
+
+
+@dataclass(frozen=True)
+class StepInputs:
+    """What a data (clean) run hands to the next steps."""
+
+    spec: Any
+    cleaning: Any
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def resolve_inputs(config: PipelineConfig) -> tuple[Path, Any, Any]:
+    """The dataset path, spec and cleaning config the job runs on (demo defaults when no data)."""
+    from mlflow_steward import data
+    from mlflow_steward.cleaning import CleaningConfig
+    from mlflow_steward.workflow._demo import demo_cleaning_config
+
+    if config.data is None:
+        spec = config.spec or data.DEMO_SPEC
+        cleaning = config.cleaning or demo_cleaning_config()
+        return data.demo_dataset_path(), spec, cleaning
+    if config.spec is None:
+        raise StewardInputError(ERR_SPEC_REQUIRED.format(path=config.data))
+    return Path(config.data), config.spec, config.cleaning or CleaningConfig()
+
+
+def file_sha256(path: Path) -> str:
+    """Hash of a file's bytes, the input identity of the clean step."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def make_model_pipeline(numeric, categorical, cleaning_config, time_column, estimator):
+    """Cleaning + estimator, unfitted (module-level so it pickles for tuning workers)."""
+    from mlflow_steward.cleaning import build_cleaning_pipeline, build_model_pipeline
+
+    cleaning = build_cleaning_pipeline(
+        list(numeric), list(categorical), cleaning_config, time_column=time_column
+    )
+    return build_model_pipeline(cleaning, estimator)
+
+
+def make_cleaning(spec, cleaning_config):
+    """The unfitted cleaning pipeline for ``spec``."""
+    from mlflow_steward.cleaning import build_cleaning_pipeline
+
+    return build_cleaning_pipeline(
+        list(spec.numeric), list(spec.categorical), cleaning_config, time_column=spec.time_column
+    )
+
+
+def dataset_tags(data_run_id: str) -> dict[str, str]:
+    """The ``steward.*`` dataset tags a clean run recorded (digest, version, test-set URI...)."""
+    import mlflow
+
+    tags = mlflow.MlflowClient().get_run(data_run_id).data.tags
+    return {k: v for k, v in tags.items() if k.startswith(names.TAG_PREFIX) and k not in _STEP_TAGS}
+
+
+_STEP_TAGS = (names.TAG_STEP, names.TAG_STEP_KEY, names.TAG_CODE_VERSION)
+
+
+def _pipeline_factory(spec, cleaning_config):
+    return partial(
+        make_model_pipeline,
+        tuple(spec.numeric),
+        tuple(spec.categorical),
+        cleaning_config,
+        spec.time_column,
+    )
+
+
+def _features(spec, frame: pd.DataFrame) -> pd.DataFrame:
+    columns = list(spec.feature_columns())
+    if spec.time_column:
+        columns.append(spec.time_column)
+    return frame[columns]
+
+
+# --- clean -----------------------------------------------------------------------------------
+def clean_step(config: PipelineConfig, *, echo: Echo = print) -> StepOutcome:
+    """Load and validate the data, drop duplicates, split, log the split and the cleaning report."""
+    path, spec, cleaning_config = resolve_inputs(config)
+    if not path.exists():
+        raise StewardInputError(f"data file {str(path)!r} does not exist")
+    params = {
+        "data": str(path),
+        "test_size": config.test_size,
+        "random_state": config.random_state,
+        "spec": spec.to_json(),
+        "cleaning": cleaning_config.to_dict(),
+    }
+
+    def body(run_id: str) -> None:
+        _run_clean(path, spec, cleaning_config, config, echo)
+
+    return run_step(
+        "clean", params, {"data_sha256": file_sha256(path)}, body, reuse=config.reuse, echo=echo
+    )
+
+
+def _run_clean(path: Path, spec, cleaning_config, config: PipelineConfig, echo: Echo) -> None:
+    import mlflow
+
+    from mlflow_steward import data
+    from mlflow_steward.cleaning import cleaning_report
+
+    loaded = data.load_dataset(path, spec)
+    spec = loaded.spec
+    train, test = data.split_train_test(
+        loaded.frame, spec, test_size=config.test_size, random_state=config.random_state
+    )
+    echo(
+        f"[clean] {len(loaded.frame):,} rows from {path.name} ({loaded.duplicates_dropped} duplicates"
+        f" dropped): {len(train):,} train / {len(test):,} test"
+    )
+    with tempfile.TemporaryDirectory(prefix="steward-data-") as tmp:
+        for frame, artifact in ((train, names.ARTIFACT_TRAIN_DATA), (test, names.ARTIFACT_TEST_DATA)):
+            local = Path(tmp) / Path(artifact).name
+            frame.to_parquet(local, index=False)
+            mlflow.log_artifact(str(local), str(Path(artifact).parent))
+    data.log_dataset_inputs(train, test, spec, source=str(path))
+    mlflow.log_text(spec.to_json(), SPEC_ARTIFACT)
+    mlflow.log_dict(cleaning_config.to_dict(), CLEANING_CONFIG_ARTIFACT)
+
+    fitted = make_cleaning(spec, cleaning_config).fit(_features(spec, train), train[spec.target])
+    report = cleaning_report(
+        _features(spec, train), fitted, duplicates_dropped=loaded.duplicates_dropped
+    )
+    mlflow.log_text(report.to_json(), names.ARTIFACT_CLEANING_REPORT)
+    mlflow.log_metrics(report.metrics())
+    mlflow.log_metrics({"rows_train": len(train), "rows_test": len(test)})
+    run = mlflow.active_run()
+    mlflow.set_tag(
+        names.TAG_TEST_DATA_URI, f"{run.info.artifact_uri}/{names.ARTIFACT_TEST_DATA}"
+    )
+
+
+def load_step_inputs(data_run_id: str) -> StepInputs:
+    """Read the spec, cleaning config and the fixed train/test split from a clean run."""
+    import mlflow
+
+    from mlflow_steward.cleaning import CleaningConfig
+    from mlflow_steward.data import DatasetSpec
+
+    def fetch(artifact: str) -> str:
+        return mlflow.artifacts.download_artifacts(run_id=data_run_id, artifact_path=artifact)
+
+    spec = DatasetSpec.from_json(Path(fetch(SPEC_ARTIFACT)).read_text())
+    cleaning = CleaningConfig.from_dict(json.loads(Path(fetch(CLEANING_CONFIG_ARTIFACT)).read_text()))
+    train = pd.read_parquet(fetch(names.ARTIFACT_TRAIN_DATA))
+    test = pd.read_parquet(fetch(names.ARTIFACT_TEST_DATA))
+    return StepInputs(spec=spec, cleaning=cleaning, train=train, test=test)
+
+
+# --- tune ------------------------------------------------------------------------------------
+def tune_step(config: PipelineConfig, data_run_id: str, *, echo: Echo = print) -> StepOutcome:
+    """Search model families and hyper-parameters with cross-validation; each trial a child run."""
+    params = {
+        "strategy": config.strategy,
+        "families": list(config.families) if config.families else "default",
+        "n_trials": config.n_trials,
+        "cv": config.cv,
+        "random_state": config.random_state,
+        "storage": config.storage or "default",
+    }
+    inputs = {"data_run": data_run_id}
+    study_name = config.study_name or f"steward-{step_key('tune', params, inputs)[:12]}"
+
+    def body(run_id: str) -> None:
+        import mlflow
+
+        from mlflow_steward import tuning
+
+        inputs_ = load_step_inputs(data_run_id)
+        spec = inputs_.spec
+        mlflow.set_tag(names.TAG_DATA_RUN, data_run_id)
+        result = tuning.tune(
+            _features(spec, inputs_.train),
+            inputs_.train[spec.target],
+            task=spec.task,
+            make_pipeline=_pipeline_factory(spec, inputs_.cleaning),
+            families=config.families,
+            strategy=config.strategy,
+            n_trials=config.n_trials,
+            cv=config.cv,
+            storage=config.storage,
+            study_name=study_name,
+            random_state=config.random_state,
+            n_jobs=config.n_jobs,
+            parent_run_id=run_id,
+        )
+        mlflow.log_dict(
+            {"family": result.best_family, "params": result.best_params, "task": spec.task},
+            BEST_TRIAL_ARTIFACT,
+        )
+        echo(
+            f"[tune] best: {result.best_family} {result.best_params} "
+            f"(CV score {result.best_score:.4g} ± {result.best_score_std:.2g})"
+        )
+
+    return run_step("tune", params, inputs, body, reuse=config.reuse, echo=echo)
+
+
+# --- train -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainOutcome:
+    """The train run, its logged model, and the registered version (if registered)."""
+
+    run_id: str
+    reused: bool
+    model_uri: str
+    model_version: str | None
+    metrics: dict[str, float]
+
+
+def train_step(
+    config: PipelineConfig, data_run_id: str, tune_run_id: str, *, echo: Echo = print
+) -> TrainOutcome:
+    """Fit the best trial on the full training set, evaluate on the test set, log and register."""
+    params = {
+        "model_name": config.model_name,
+        "evaluation": config.evaluation,
+        "register": config.register,
+    }
+    inputs = {"data_run": data_run_id, "tune_run": tune_run_id}
+
+    def body(run_id: str) -> None:
+        _run_train(config, data_run_id, tune_run_id, run_id, echo)
+
+    outcome = run_step("train", params, inputs, body, reuse=config.reuse, echo=echo)
+    import mlflow
+
+    run = mlflow.MlflowClient().get_run(outcome.run_id)
+    return TrainOutcome(
+        run_id=outcome.run_id,
+        reused=outcome.reused,
+        model_uri=run.data.tags.get(TAG_MODEL_URI, ""),
+        model_version=run.data.tags.get(TAG_MODEL_VERSION),
+        metrics=dict(run.data.metrics),
+    )
+
+
+def _run_train(
+    config: PipelineConfig, data_run_id: str, tune_run_id: str, run_id: str, echo: Echo
+) -> None:
+    import mlflow
+
+    from mlflow_steward import tuning
+    from mlflow_steward.serving import log_pipeline_model
+
+    inputs = load_step_inputs(data_run_id)
+    spec = inputs.spec
+    best = json.loads(
+        Path(
+            mlflow.artifacts.download_artifacts(run_id=tune_run_id, artifact_path=BEST_TRIAL_ARTIFACT)
+        ).read_text()
+    )
+    estimator = tuning.make_estimator(spec.task, best["family"], best["params"])
+    pipeline = _pipeline_factory(spec, inputs.cleaning)(estimator)
+    X_train = _features(spec, inputs.train)
+    pipeline.fit(X_train, inputs.train[spec.target])
+    mlflow.set_tags(
+        {
+            names.TAG_DATA_RUN: data_run_id,
+            names.TAG_TUNE_RUN: tune_run_id,
+            names.TAG_MODEL_FAMILY: best["family"],
+            **dataset_tags(data_run_id),
+        }
+    )
+    mlflow.log_params({f"model.{k}": v for k, v in best["params"].items()})
+    packaged = log_pipeline_model(pipeline, input_example=X_train.head(5))
+    mlflow.set_tag(TAG_MODEL_URI, packaged.model_uri)
+    echo(f"[train] fitted {best['family']} on {len(X_train):,} rows; logged {packaged.model_uri}"
+         f" ({packaged.serialization})")
+
+    metrics = evaluate_on_test(packaged.model_uri, inputs, config.evaluation)
+    if config.register:
+        from mlflow_steward import registry
+
+        recorded = dataset_tags(data_run_id)
+        version = registry.register_candidate(
+            config.model_name,
+            packaged.model_uri,
+            run_id=run_id,
+            spec_json=spec.to_json(),
+            test_data_uri=recorded[names.TAG_TEST_DATA_URI],
+            dataset_digest=recorded.get(names.TAG_DATASET_DIGEST, ""),
+            dataset_version=recorded.get(names.TAG_DATASET_VERSION, ""),
+            metrics=metrics,
+            code_version=mlflow.active_run().data.tags.get(names.TAG_CODE_VERSION, ""),
+            task=spec.task,
+        )
+        mlflow.set_tag(TAG_MODEL_VERSION, str(version.version))
+        echo(f"[train] registered {config.model_name} version {version.version} (alias staging)")
+
+
+def evaluate_on_test(model_uri: str, inputs: StepInputs, evaluation: dict[str, Any]) -> dict[str, float]:
+    """Score the logged model on the fixed test set through MLflow's evaluate and our evaluator."""
+    import mlflow
+
+    spec = inputs.spec
+    frame = inputs.test[[*spec.feature_columns(), spec.target]]
+    result = mlflow.models.evaluate(
+        model_uri,
+        frame,
+        targets=spec.target,
+        model_type="regressor" if spec.task == "regression" else "classifier",
+        evaluators=["steward"],
+        evaluator_config=dict(evaluation),
+    )
+    return dict(result.metrics)
