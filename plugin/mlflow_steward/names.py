@@ -32,6 +32,8 @@ TAG_GATE_RUN = "steward.gate_run_id"
 TAG_HISTORY = "steward.history"  # JSON list of production moves, on the registered model
 TAG_LOCK = "steward.lock"  # promotion lock, on the registered model
 TAG_FORCED = "steward.forced"
+DATASET_CONTEXT_TRAINING = "training"  # mlflow.log_input(context=...) of the train split
+DATASET_CONTEXT_TESTING = "testing"  # ... and of the test split
 
 # --- aliases (MLflow 3's lifecycle) ----------------------------------------------------------
 ALIAS_PRODUCTION = "production"
@@ -40,6 +42,7 @@ ALIAS_STAGING = "staging"
 # --- artifacts ---------------------------------------------------------------------------------
 ARTIFACT_TRAIN_DATA = "data/train.parquet"
 ARTIFACT_TEST_DATA = "data/test.parquet"
+ARTIFACT_DATASET_SPEC = "data/spec.json"  # the resolved DatasetSpec (also in TAG_SPEC when it fits)
 ARTIFACT_CLEANING_REPORT = "cleaning/report.json"
 ARTIFACT_SLICES_CSV = "evaluation/slices.csv"
 ARTIFACT_SLICES_JSON = "evaluation/slices.json"
@@ -77,3 +80,73 @@ def ci_high(metric: str) -> str:
 def slice_metric(column: str, value: object, metric: str) -> str:
     """``slice/<column>=<value>/<metric>``, with unsafe characters replaced."""
     return f"slice/{sanitize_key_part(column)}={sanitize_key_part(value)}/{metric}"
+
+
+# --- registry (added by the registry capability) ---------------------------------------------
+TAG_METRIC_PREFIX = "steward.metric."  # on a model version: ``steward.metric.rmse`` = "49,100 [48,200, 50,100]"
+TAG_MODEL_NAME = "steward.model_name"  # on a gate/rollback run: which registered model
+TAG_MODEL_VERSION = "steward.model_version"  # on a gate/rollback run: which version
+TAG_CHAMPION_VERSION = "steward.champion_version"  # on a gate run: production version it was compared to
+TAG_GATE_REASON = "steward.gate_reason"  # on a model version: one line, why the gate decided so
+TAG_ROLLBACK_RUN = "steward.rollback_run_id"
+
+STEP_GATE = "gate"  # values of TAG_STEP
+STEP_ROLLBACK = "rollback"
+
+GATE_PASSED = "passed"  # values of TAG_GATE
+GATE_REJECTED = "rejected"
+GATE_FORCED = "forced"
+
+STAGE_STAGING = "Staging"  # legacy stage mirror (written by ``registry`` only)
+STAGE_PRODUCTION = "Production"
+STAGE_ARCHIVED = "Archived"
+
+ARTIFACT_GATE_HISTORY = "gate/history.json"  # full production history at the time of the gate
+ARTIFACT_GATE_FOREST = "gate/forest.png"
+ARTIFACT_ROLLBACK_DECISION = "rollback/decision.json"
+ARTIFACT_ROLLBACK_HISTORY = "rollback/history.json"
+
+
+def metric_tag(metric: str) -> str:
+    """``rmse`` -> ``steward.metric.rmse`` (the model-version tag holding its value and interval)."""
+    return f"{TAG_METRIC_PREFIX}{metric}"
+
+
+# --- tuning (added by the tuning capability) -------------------------------------------------
+TAG_STUDY_NAME = "steward.study_name"  # on the tuning parent run and on every trial child run
+TAG_STUDY_STORAGE = "steward.study_storage"  # Optuna storage URL (password hidden)
+TAG_TRIAL_NUMBER = "steward.trial_number"  # on a trial child run
+TAG_TRIAL_STATE = "steward.trial_state"  # COMPLETE | PRUNED | FAIL (Optuna's words) on a child run
+TAG_TRIAL_ERROR = "steward.trial_error"  # on a FAILED child run: the exception, one line
+TAG_TUNING_STRATEGY = "steward.tuning_strategy"  # optuna | grid
+TAG_BEST_PARAMS = "steward.best_params"  # JSON of the best family's params, on the parent run
+STEP_TUNE = "tune"  # values of TAG_STEP
+STEP_TUNE_TRIAL = "tune.trial"
+MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"  # MLflow's own nesting tag
+MLFLOW_RUN_NAME = "mlflow.runName"
+ARTIFACT_BEST_PARAMS = "tuning/best_params.json"
+ARTIFACT_OPTIMIZATION_HISTORY = "tuning/optimization_history.png"
+ARTIFACT_PARAM_IMPORTANCES = "tuning/param_importances.png"
+
+# --- evaluation artifacts (added by the evaluation capability) --------------------------------
+ARTIFACT_WORST_ROWS_CSV = "evaluation/worst_rows.csv"
+ARTIFACT_FEATURE_IMPORTANCE_CSV = "evaluation/feature_importance.csv"
+ARTIFACT_PLOT_SLICE_FOREST = "evaluation/slice_forest.png"
+ARTIFACT_PLOT_PREDICTED_VS_ACTUAL = "evaluation/predicted_vs_actual.png"
+ARTIFACT_PLOT_RESIDUALS = "evaluation/residuals.png"
+ARTIFACT_PLOT_CALIBRATION = "evaluation/calibration.png"
+ARTIFACT_PLOT_CONFUSION_MATRIX = "evaluation/confusion_matrix.png"
+ARTIFACT_PLOT_FEATURE_IMPORTANCE = "evaluation/feature_importance.png"
+SLICE_PREFIX = "slice/"  # metric keys ``slice/<column>=<value>/<metric>``
+STEP_EVALUATE = "evaluate"  # value of TAG_STEP on a run made by ``steward evaluate``
+
+# --- serving (added by the serving capability) ------------------------------------------------
+ENV_CAPTURE_PATH = "STEWARD_CAPTURE_PATH"  # SQLite file that records every scored row (capture on)
+ENV_MODEL_NAME = "STEWARD_MODEL_NAME"  # registered model name written on captured rows
+ENV_MODEL_VERSION = "STEWARD_MODEL_VERSION"  # ... and its version (else resolved from the registry)
+MODEL_CONFIG_CAPTURE_PATH = "capture_path"  # model_config key (log or load time), same as the env var
+MODEL_CONFIG_MODEL_NAME = "model_name"  # model_config keys overriding the recorded name/version
+MODEL_CONFIG_MODEL_VERSION = "model_version"
+PARAM_REQUEST_ID = "request_id"  # inference param: the caller's id for a request (joins labels later)
+MODEL_ARTIFACT_PIPELINE = "pipeline"  # pyfunc artifact key of the fitted sklearn pipeline file
+MODEL_ARTIFACT_FEATURES = "features"  # pyfunc artifact key of the expected input columns (JSON)

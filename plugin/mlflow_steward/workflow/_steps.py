@@ -23,7 +23,7 @@ from mlflow_steward.workflow._reuse import StepOutcome, run_step, step_key
 
 Echo = Callable[[str], None]
 
-SPEC_ARTIFACT = "data/spec.json"
+SPEC_ARTIFACT = names.ARTIFACT_DATASET_SPEC  # written by data.log_dataset_inputs
 CLEANING_CONFIG_ARTIFACT = "cleaning/config.json"
 BEST_TRIAL_ARTIFACT = "tuning/best.json"
 TAG_MODEL_VERSION = "steward.model_version"
@@ -159,7 +159,6 @@ def _run_clean(path: Path, spec, cleaning_config, config: PipelineConfig, echo: 
             frame.to_parquet(local, index=False)
             mlflow.log_artifact(str(local), str(Path(artifact).parent))
     data.log_dataset_inputs(train, test, spec, source=str(path))
-    mlflow.log_text(spec.to_json(), SPEC_ARTIFACT)
     mlflow.log_dict(cleaning_config.to_dict(), CLEANING_CONFIG_ARTIFACT)
 
     fitted = make_cleaning(spec, cleaning_config).fit(_features(spec, train), train[spec.target])
