@@ -58,15 +58,6 @@ MODEL_NAME_IN_RUN = "model"  # ``log_model(name=...)``
 CI_LOW_SUFFIX = "_ci_low"
 CI_HIGH_SUFFIX = "_ci_high"
 
-# MLflow metric keys allow alphanumerics, "_", "-", ".", " ", "/" (and "=" is accepted too).
-_UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /=]")
-
-
-def sanitize_key_part(value: object) -> str:
-    """Make a category value safe inside an MLflow metric key (other characters become ``_``)."""
-    return _UNSAFE_KEY_CHARS.sub("_", str(value))
-
-
 def ci_low(metric: str) -> str:
     """``rmse`` -> ``rmse_ci_low``."""
     return f"{metric}{CI_LOW_SUFFIX}"
@@ -78,8 +69,12 @@ def ci_high(metric: str) -> str:
 
 
 def slice_metric(column: str, value: object, metric: str) -> str:
-    """``slice/<column>=<value>/<metric>``, with unsafe characters replaced."""
-    return f"slice/{sanitize_key_part(column)}={sanitize_key_part(value)}/{metric}"
+    """The metric key of a slice: ``slice/<column>/<value>/<metric>`` (see :func:`slice_metric_key`).
+
+    DESIGN.md first proposed ``slice/<column>=<value>/<metric>``, but MLflow rejects ``=`` in metric
+    keys, so the value is its own path segment.
+    """
+    return slice_metric_key(column, value, metric)
 
 
 # --- registry (added by the registry capability) ---------------------------------------------
@@ -137,7 +132,7 @@ ARTIFACT_PLOT_RESIDUALS = "evaluation/residuals.png"
 ARTIFACT_PLOT_CALIBRATION = "evaluation/calibration.png"
 ARTIFACT_PLOT_CONFUSION_MATRIX = "evaluation/confusion_matrix.png"
 ARTIFACT_PLOT_FEATURE_IMPORTANCE = "evaluation/feature_importance.png"
-SLICE_PREFIX = "slice/"  # metric keys ``slice/<column>=<value>/<metric>``
+SLICE_PREFIX = "slice/"  # metric keys ``slice/<column>/<value>/<metric>`` (see slice_metric_key)
 STEP_EVALUATE = "evaluate"  # value of TAG_STEP on a run made by ``steward evaluate``
 
 # --- serving (added by the serving capability) ------------------------------------------------
@@ -149,4 +144,37 @@ MODEL_CONFIG_MODEL_NAME = "model_name"  # model_config keys overriding the recor
 MODEL_CONFIG_MODEL_VERSION = "model_version"
 PARAM_REQUEST_ID = "request_id"  # inference param: the caller's id for a request (joins labels later)
 MODEL_ARTIFACT_PIPELINE = "pipeline"  # pyfunc artifact key of the fitted sklearn pipeline file
-MODEL_ARTIFACT_FEATURES = "features"  # pyfunc artifact key of the expected input columns (JSON)
+MODEL_ARTIFACT_MANIFEST = "manifest"  # pyfunc artifact key of steward.json: columns, kinds, serialisation
+
+# MLflow's real rule (mlflow.utils.validation.validate_param_and_metric_name): metric keys may hold
+# only word characters, "_", "-", ".", " ", "/" (and ":" except on Windows); "=" is rejected by
+# log_batch, and a key must be a normalised path (no "//", no "." or ".." segment). So
+# ``slice/<column>=<value>/<metric>`` cannot be logged; slice metrics are
+# ``slice/<column>/<value>/<metric>`` (``slice_metric_key``, aliased as ``slice_metric``).
+_UNSAFE_METRIC_PART_CHARS = re.compile(r"[^\w\-. ]")
+
+
+def metric_key_part(value: object) -> str:
+    """Make a column name or category value one valid segment of an MLflow metric key."""
+    part = _UNSAFE_METRIC_PART_CHARS.sub("_", str(value))
+    return "_" if part.strip(" ") in ("", ".", "..") else part
+
+
+sanitize_key_part = metric_key_part
+
+
+def slice_metric_key(column: str, value: object, metric: str) -> str:
+    """``slice/<column>/<value>/<metric>`` with every segment made valid (see above)."""
+    return f"{SLICE_PREFIX}{metric_key_part(column)}/{metric_key_part(value)}/{metric}"
+
+# --- ensemble (added by the ensemble capability) -------------------------------------------
+STEP_ENSEMBLE = "ensemble"  # value of TAG_STEP on an ensemble run
+TAG_ENSEMBLE_METHOD = "steward.ensemble_method"  # mean | weighted | stacking | greedy
+TAG_ENSEMBLE_MEMBERS = "steward.ensemble_members"  # JSON {member name: trial run id}
+TAG_ENSEMBLE_RUN = "steward.ensemble_run_id"  # on a parent (main) run: the ensemble step's run
+TAG_MODEL_URI = "steward.model_uri"  # on a run that logged a model: its model URI (as workflow's train)
+ARTIFACT_ENSEMBLE_DIR = "ensemble"
+ARTIFACT_ENSEMBLE_COMPARISON = "ensemble/comparison.csv"  # members vs ensemble, CV and test
+ARTIFACT_ENSEMBLE_PLOT = "ensemble/comparison.png"  # bar plot of that table (test metric + interval)
+ARTIFACT_ENSEMBLE_MEMBERS = "ensemble/members.json"  # members: run, family, params, weight, sources
+ARTIFACT_ENSEMBLE_SUMMARY = "ensemble/summary.json"  # the EnsembleOutcome (read back on reuse)

@@ -12,6 +12,7 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_run", "run"),
     ("_run", "clean"),
     ("_run", "tune"),
+    ("_evaluate", "command"),
 )
 
 

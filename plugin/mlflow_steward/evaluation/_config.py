@@ -1,0 +1,228 @@
+"""``EvaluationConfig``: the evaluator's configuration, parsed once from a plain dict.
+
+MLflow hands an evaluator a free-form ``evaluator_config`` dict. We turn it into a frozen,
+typed dataclass at the boundary (``from_dict``) and pass only that around; unknown keys and
+wrong types are errors naming the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlflow_steward.exceptions import StewardInputError
+
+# Every metric the evaluation knows (names as in ``mlflow_steward.stats.METRICS``).
+REGRESSION_METRICS: tuple[str, ...] = ("rmse", "mae", "r2", "mape")
+CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "f1", "roc_auc", "log_loss", "brier")
+KNOWN_METRICS: tuple[str, ...] = REGRESSION_METRICS + CLASSIFICATION_METRICS
+METHODS: tuple[str, ...] = ("bca", "percentile")
+CORRECTIONS: tuple[str, ...] = ("holm", "bh")
+
+# Keys MLflow's built-in evaluators read. When ``mlflow.evaluate`` is called without
+# ``evaluators=``, MLflow hands the same flat config to every registered evaluator, ours included;
+# the plugin ignores these keys instead of failing someone else's evaluation.
+MLFLOW_BUILTIN_KEYS: tuple[str, ...] = (
+    "average",
+    "calibration_classifier_name",
+    "calibration_n_bins",
+    "col_mapping",
+    "eval_results_mode",
+    "eval_results_path",
+    "explainability_algorithm",
+    "explainability_kernel_link",
+    "explainability_nsamples",
+    "ignore_exceptions",
+    "label_list",
+    "log_explainer",
+    "log_model_explainability",
+    "max_classes_for_multiclass_roc_pr",
+    "metric_prefix",
+    "sample_weights",
+)
+
+# --- error messages (module constants so tests match them exactly) ---------------------------
+CONFIG_NOT_MAPPING = "evaluator_config must be a dict, got {got}"
+UNKNOWN_KEY = "evaluator_config: unknown key {key!r}; valid keys: {valid}"
+WRONG_TYPE = "evaluator_config[{key!r}] must be {expected}, got {got!r}"
+UNKNOWN_METRIC = "evaluator_config['metrics']: unknown metric {name!r}; valid metrics: {valid}"
+EMPTY_METRICS = "evaluator_config['metrics'] must name at least one metric (or be None for the defaults)"
+BAD_CHOICE = "evaluator_config[{key!r}] must be one of {choices}, got {got!r}"
+OUT_OF_RANGE = "evaluator_config[{key!r}] must be {condition}, got {got!r}"
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How to evaluate: metrics, intervals, slices, significance, error analysis.
+
+    Parameters
+    ----------
+    metrics : metric names (see ``KNOWN_METRICS``); ``None`` = every metric of the task
+        (regression: rmse, mae, r2, mape; classification: accuracy, f1, roc_auc, log_loss, brier).
+        The first one is the *primary* metric (forest plot, permutation importance).
+    confidence : confidence level of every interval.
+    n_resamples : bootstrap resamples per interval.
+    method : bootstrap interval method, ``"bca"`` (default) or ``"percentile"``.
+    slice_columns : columns to slice on; ``None`` = every categorical feature column plus every
+        numeric feature column in ``n_bins`` quantile bins; ``()`` = no column slices.
+    n_bins : quantile bins per numeric slice column (a column with at most ``n_bins`` distinct
+        values is sliced by value instead).
+    slice_queries : user slices, name -> pandas query expression (``"median_income > 8"``).
+    crosses : pairs of columns sliced jointly (every observed combination of their values/bins).
+    min_slice_size : slices with fewer rows are reported with status ``too_small`` (size and
+        point value, no interval, never flagged).
+    correction : multiple-testing correction across slices, ``"holm"`` or ``"bh"``.
+    alpha : significance level for flagging a slice (after correction).
+    worst_n : how many worst-predicted rows to keep.
+    permutation_importance : compute permutation feature importance (needs the model).
+    importance_repeats : permutations per feature.
+    pos_label : positive class for binary classification (default: the last class in sorted order).
+    random_state : seed of every bootstrap and permutation.
+    plots : draw and log the PNG plots.
+    """
+
+    metrics: tuple[str, ...] | None = None
+    confidence: float = 0.95
+    n_resamples: int = 2000
+    method: str = "bca"
+    slice_columns: tuple[str, ...] | None = None
+    n_bins: int = 4
+    slice_queries: Mapping[str, str] = field(default_factory=dict)
+    crosses: tuple[tuple[str, str], ...] = ()
+    min_slice_size: int = 30
+    correction: str = "holm"
+    alpha: float = 0.05
+    worst_n: int = 20
+    permutation_importance: bool = True
+    importance_repeats: int = 3
+    pos_label: Any = None
+    random_state: int | None = 0
+    plots: bool = True
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _coerce(f.name, getattr(self, f.name)))
+        _validate(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None, *, ignore: Iterable[str] = ()) -> EvaluationConfig:
+        """Parse an ``evaluator_config`` dict; unknown keys (other than ``ignore``) are errors."""
+        if d is None:
+            return cls()
+        if not isinstance(d, Mapping):
+            raise StewardInputError(CONFIG_NOT_MAPPING.format(got=type(d).__name__))
+        valid = [f.name for f in dataclasses.fields(cls)]
+        ignored = set(ignore)
+        kwargs: dict[str, Any] = {}
+        for key, value in d.items():
+            if key in ignored and key not in valid:
+                continue
+            if key not in valid:
+                raise StewardInputError(UNKNOWN_KEY.format(key=key, valid=", ".join(valid)))
+            kwargs[key] = value
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict that ``from_dict`` turns back into an equal config."""
+        out = dataclasses.asdict(self)
+        out["slice_queries"] = dict(self.slice_queries)
+        for key in ("metrics", "slice_columns"):
+            out[key] = None if out[key] is None else list(out[key])
+        out["crosses"] = [list(pair) for pair in self.crosses]
+        return out
+
+
+# --- parsing ------------------------------------------------------------------------------------
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _wrong(key: str, expected: str, value: Any) -> StewardInputError:
+    return StewardInputError(WRONG_TYPE.format(key=key, expected=expected, got=value))
+
+
+def _str_tuple(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise _wrong(key, "a list of strings", value)
+    if not all(isinstance(v, str) for v in value):
+        raise _wrong(key, "a list of strings", value)
+    return tuple(value)
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Check one key's type and convert lists to tuples (the dataclass is frozen and hashable-ish)."""
+    if key in ("metrics", "slice_columns"):
+        return None if value is None else _str_tuple(key, value)
+    if key == "crosses":
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise _wrong(key, "a list of [column, column] pairs", value)
+        pairs = []
+        for pair in value:
+            if (
+                isinstance(pair, str)
+                or not isinstance(pair, (list, tuple))
+                or len(pair) != 2
+                or not all(isinstance(v, str) for v in pair)
+            ):
+                raise _wrong(key, "a list of [column, column] pairs", value)
+            pairs.append((pair[0], pair[1]))
+        return tuple(pairs)
+    if key == "slice_queries":
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise _wrong(key, "a dict of slice name -> query string", value)
+        return dict(value)
+    if key in ("confidence", "alpha"):
+        if not _is_number(value):
+            raise _wrong(key, "a number", value)
+        return float(value)
+    if key in ("n_resamples", "n_bins", "min_slice_size", "worst_n", "importance_repeats"):
+        if not _is_int(value):
+            raise _wrong(key, "an integer", value)
+        return value
+    if key == "random_state":
+        if value is not None and not _is_int(value):
+            raise _wrong(key, "an integer or None", value)
+        return value
+    if key in ("permutation_importance", "plots"):
+        if not isinstance(value, bool):
+            raise _wrong(key, "true or false", value)
+        return value
+    if key in ("method", "correction"):
+        if not isinstance(value, str):
+            raise _wrong(key, "a string", value)
+        return value
+    return value  # pos_label: any label value
+
+
+def _validate(config: EvaluationConfig) -> None:
+    """Value checks shared by the constructor and ``from_dict``."""
+    if config.metrics is not None:
+        if len(config.metrics) == 0:
+            raise StewardInputError(EMPTY_METRICS)
+        for name in config.metrics:
+            if name not in KNOWN_METRICS:
+                raise StewardInputError(UNKNOWN_METRIC.format(name=name, valid=", ".join(KNOWN_METRICS)))
+    if config.method not in METHODS:
+        raise StewardInputError(BAD_CHOICE.format(key="method", choices=list(METHODS), got=config.method))
+    if config.correction not in CORRECTIONS:
+        raise StewardInputError(
+            BAD_CHOICE.format(key="correction", choices=list(CORRECTIONS), got=config.correction)
+        )
+    for key in ("confidence", "alpha"):
+        value = getattr(config, key)
+        if not 0.0 < value < 1.0:
+            raise StewardInputError(OUT_OF_RANGE.format(key=key, condition="between 0 and 1", got=value))
+    for key, low in (("n_resamples", 1), ("n_bins", 2), ("min_slice_size", 1), ("worst_n", 0),
+                     ("importance_repeats", 1)):
+        value = getattr(config, key)
+        if value < low:
+            raise StewardInputError(OUT_OF_RANGE.format(key=key, condition=f">= {low}", got=value))
