@@ -31,7 +31,7 @@ def test_identical_step_is_reused_and_different_parameters_are_not(mlflow_store)
     assert run.data.tags[names.TAG_STEP] == "clean"
     assert run.data.tags[names.TAG_STEP_KEY] == step_key("clean", {"seed": 1}, {"data": "abc"})
     assert run.data.tags[names.TAG_CODE_VERSION] == code_version()
-    assert run.data.params == {"seed": "1"}
+    assert run.data.params == {"step.seed": "1"}
 
 
 def test_failed_step_is_marked_failed_and_never_reused(mlflow_store):

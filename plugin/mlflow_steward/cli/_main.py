@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -42,10 +43,16 @@ def main() -> None:
     """mlflow-steward: clean, tune, evaluate, gate, promote, serve and roll back sklearn models in MLflow."""
 
 
+def _quiet_mlflow() -> None:
+    """Our steps download small artifacts often; MLflow's per-download progress bars are noise."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
 def _attach_commands() -> None:
     for module_name, attribute in _COMMAND_MODULES:
         module = importlib.import_module(f"mlflow_steward.cli.{module_name}")
         main.add_command(getattr(module, attribute))
 
 
+_quiet_mlflow()
 _attach_commands()

@@ -7,13 +7,20 @@ from typing import Any
 import click
 
 
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _interval(metrics: dict[str, float], name: str) -> str | None:
     if name not in metrics:
         return None
     low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
-    text = f"{metrics[name]:,.4g}"
+    text = _number(metrics[name])
     if low is not None and high is not None:
-        text += f"  (95% CI {low:,.4g} – {high:,.4g})"
+        text += f"  (95% CI {_number(low)} – {_number(high)}, bootstrap)"
+    t_low, t_high = metrics.get(f"{name}_t_ci_low"), metrics.get(f"{name}_t_ci_high")
+    if t_low is not None and t_high is not None:
+        text += f"  (t-interval {_number(t_low)} – {_number(t_high)})"
     return text
 
 
@@ -29,7 +36,8 @@ def print_summary(outcome: Any, config: Any, *, tracking_uri: str) -> None:
     if outcome.train.model_version:
         click.echo(f"model: {config.model_name} version {outcome.train.model_version}")
     if outcome.gate is not None:
-        click.echo(f"gate: {outcome.gate.summary()}")
+        where = "now in production" if outcome.gate.passed else "not promoted (see its description)"
+        click.echo(f"gate: {outcome.gate.verdict}; version {outcome.train.model_version} {where}")
     click.echo(f"runs: main {outcome.main_run_id} · clean {outcome.data_run_id} · "
                f"tune {outcome.tune_run_id} · train {outcome.train.run_id}")
     click.echo("")

@@ -44,11 +44,8 @@ def run_pipeline(config: PipelineConfig, *, echo: Echo = print) -> PipelineOutco
         if config.register and config.promote and train.model_version is not None:
             from mlflow_steward import registry
 
-            gate = registry.promote(
-                config.model_name,
-                train.model_version,
-                config=registry.GateConfig.from_dict(config.gate) if config.gate else None,
-            )
+            gate = registry.promote(config.model_name, train.model_version, config=config.gate or None)
+            echo(f"[promote] {gate.summary()}")
     return PipelineOutcome(main_run.info.run_id, data.run_id, tune.run_id, train, gate)
 
 

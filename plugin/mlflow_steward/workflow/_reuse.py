@@ -18,6 +18,10 @@ from mlflow_steward import __version__, names
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
+#: Step parameters are logged as ``step.<name>``, apart from what the capability logs itself
+#: (the tuning parent logs its own ``families``, ``n_trials``...; MLflow params cannot change).
+STEP_PARAM_PREFIX = "step."
+
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
@@ -73,7 +77,8 @@ def run_step(
 ) -> StepOutcome:
     """Run ``body(run_id)`` inside a new run for ``step``, unless a finished identical run exists.
 
-    The new run carries the step tag, the step key and the code version; it is nested under the
+    The new run carries the step tag, the step key, the code version and the parameters (as
+    ``step.<name>``); it is nested under the
     active run when there is one. ``body`` logging anything to the fluent API logs to that run. A
     failing body leaves its run FAILED (never looking successful) and re-raises.
     """
@@ -89,7 +94,7 @@ def run_step(
             return StepOutcome(step, existing, reused=True)
     tags = {names.TAG_STEP: step, names.TAG_STEP_KEY: key, names.TAG_CODE_VERSION: code_version()}
     with mlflow.start_run(run_name=step, nested=nested and active is not None, tags=tags) as run:
-        mlflow.log_params({k: _param_value(v) for k, v in params.items()})
+        mlflow.log_params({f"{STEP_PARAM_PREFIX}{k}": _param_value(v) for k, v in params.items()})
         body(run.info.run_id)
     return StepOutcome(step, run.info.run_id, reused=False)
 

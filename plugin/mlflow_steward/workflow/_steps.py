@@ -257,7 +257,7 @@ def train_step(
 ) -> TrainOutcome:
     """Fit the best trial on the full training set, evaluate on the test set, log and register."""
     params = {
-        "model_name": config.model_name,
+        "registered_model_name": config.model_name,
         "evaluation": config.evaluation,
         "register": config.register,
     }
@@ -294,7 +294,9 @@ def _run_train(
             mlflow.artifacts.download_artifacts(run_id=tune_run_id, artifact_path=BEST_TRIAL_ARTIFACT)
         ).read_text()
     )
-    estimator = tuning.make_estimator(spec.task, best["family"], best["params"])
+    estimator = tuning.get_family(spec.task, best["family"]).estimator(
+        best["params"], config.random_state
+    )
     pipeline = _pipeline_factory(spec, inputs.cleaning)(estimator)
     X_train = _features(spec, inputs.train)
     pipeline.fit(X_train, inputs.train[spec.target])

@@ -1,0 +1,91 @@
+"""The main job end to end on the bundled demo dataset: runs, trials, model version, reuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+from click.testing import CliRunner
+
+from mlflow_steward import names
+from mlflow_steward.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = ["--families", "ridge,knn", "--n-trials", "4", "--cv", "2"]
+
+
+def _children(parent_run_id: str) -> list:
+    return mlflow.search_runs(
+        filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}'", output_format="list"
+    )
+
+
+@pytest.mark.e2e
+def test_main_job_on_demo_data_then_reuse(mlflow_store):
+    result = CliRunner().invoke(main, ["run", *FAST, "--model-name", "demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "test RMSE" in result.output and "mlflow ui --backend-store-uri" in result.output
+
+    [main_run] = mlflow.search_runs(filter_string=f"tags.`{names.TAG_STEP}` = 'main'", output_format="list")
+    steps = {r.data.tags[names.TAG_STEP]: r for r in _children(main_run.info.run_id)}
+    assert set(steps) >= {"clean", "tune", "train"}
+    trials = _children(steps["tune"].info.run_id)
+    assert len(trials) == 4
+    assert all("cv_mean" in " ".join(t.data.metrics) or t.data.metrics for t in trials)
+
+    client = mlflow.MlflowClient()
+    report = json.loads(
+        Path(mlflow.artifacts.download_artifacts(run_id=main_run.info.run_id,
+                                                 artifact_path=names.ARTIFACT_CLEANING_REPORT)).read_text()
+    )
+    assert report  # the parent run carries the cleaning report
+    [version] = client.search_model_versions("name = 'demo'")
+    model_info = mlflow.models.get_model_info(version.source)
+    assert model_info.signature is not None
+    assert "rmse" in steps["train"].data.metrics and "rmse_ci_low" in steps["train"].data.metrics
+    low, point, high = (steps["train"].data.metrics[k] for k in ("rmse_ci_low", "rmse", "rmse_ci_high"))
+    assert low < point < high
+
+    again = CliRunner().invoke(main, ["run", *FAST, "--model-name", "demo"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert again.output.count("reusing finished run") == 3
+    assert len(client.search_model_versions("name = 'demo'")) == 1
+
+
+def test_bad_data_path_is_one_line_and_exit_2(mlflow_store, tmp_path):
+    result = CliRunner().invoke(
+        main, ["run", "--data", str(tmp_path / "nope.csv"), "--target", "y", "--task", "regression"]
+    )
+    assert result.exit_code == 2
+    assert "nope.csv" in result.output and "Traceback" not in result.output
+    runs = mlflow.search_runs(output_format="list")
+    assert all(r.info.status != "FINISHED" or r.data.tags.get(names.TAG_STEP) != "main" for r in runs)
+
+
+def test_data_without_target_is_rejected(mlflow_store, housing_path):
+    result = CliRunner().invoke(main, ["run", "--data", str(housing_path)])
+    assert result.exit_code == 2
+    assert "--target" in result.output
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("strategy", ["grid", "optuna"])
+def test_mlproject_tune_entry_point(mlflow_store, strategy, tmp_path):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command = [
+        sys.executable, "-m", "mlflow", "run", str(REPO), "-e", "tune", "--env-manager", "local",
+        "--experiment-name", "test", "-P", f"strategy={strategy}", "-P", "families=ridge",
+        "-P", "n_trials=3", "-P", "cv=2", "-P", f"storage=sqlite:///{tmp_path}/optuna.db",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tune_runs = mlflow.search_runs(
+        experiment_names=["test"], filter_string=f"tags.`{names.TAG_STEP}` = 'tune'", output_format="list"
+    )
+    assert len(tune_runs) == 1
+    assert len(_children(tune_runs[0].info.run_id)) >= 3
