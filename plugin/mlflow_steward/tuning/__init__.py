@@ -1,0 +1,40 @@
+"""Tuning: search model families and hyperparameters by k-fold CV, every trial an MLflow child run.
+
+``tune`` does not import ``cleaning``: the caller passes ``make_pipeline(estimator) -> Pipeline``
+(cleaning + estimator), which every fold fits on its training rows only.
+"""
+
+from ._cv import make_cv
+from ._families import FAMILIES, Family, default_families, get_family
+from ._plots import (
+    HistoryRecord,
+    ImportanceRecord,
+    draw_optimization_history,
+    draw_param_importances,
+    optimization_history,
+    param_importances,
+)
+from ._result import FamilyResult, TrialCounts, TuningResult
+from ._scoring import SCORERS
+from ._trial_logging import TrialLogger
+from ._tune import tune
+
+__all__ = [
+    "FAMILIES",
+    "SCORERS",
+    "Family",
+    "FamilyResult",
+    "HistoryRecord",
+    "ImportanceRecord",
+    "TrialCounts",
+    "TrialLogger",
+    "TuningResult",
+    "default_families",
+    "draw_optimization_history",
+    "draw_param_importances",
+    "get_family",
+    "make_cv",
+    "optimization_history",
+    "param_importances",
+    "tune",
+]
