@@ -44,17 +44,21 @@ def test_main_job_on_demo_data_then_reuse(mlflow_store):
                                                  artifact_path=names.ARTIFACT_CLEANING_REPORT)).read_text()
     )
     assert report  # the parent run carries the cleaning report
-    [version] = client.search_model_versions("name = 'demo'")
-    model_info = mlflow.models.get_model_info(version.source)
-    assert model_info.signature is not None
+    versions = client.search_model_versions("name = 'demo'")
+    assert 1 <= len(versions) <= 2  # the single best model, and the ensemble if it beat it
+    for version in versions:
+        model_info = mlflow.models.get_model_info(f"models:/demo/{version.version}")
+        assert model_info.signature is not None and model_info.signature.inputs is not None
+    production = client.get_model_version_by_alias("demo", "production")
+    assert production.tags[names.TAG_GATE] == "passed"
     assert "rmse" in steps["train"].data.metrics and "rmse_ci_low" in steps["train"].data.metrics
     low, point, high = (steps["train"].data.metrics[k] for k in ("rmse_ci_low", "rmse", "rmse_ci_high"))
     assert low < point < high
 
     again = CliRunner().invoke(main, ["run", *FAST, "--model-name", "demo"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
-    assert again.output.count("reusing finished run") == 3
-    assert len(client.search_model_versions("name = 'demo'")) == 1
+    assert again.output.count("reusing finished run") == 4  # clean, tune, train, ensemble
+    assert len(client.search_model_versions("name = 'demo'")) == len(versions)
 
 
 def test_bad_data_path_is_one_line_and_exit_2(mlflow_store, tmp_path):

@@ -14,6 +14,10 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_run", "clean"),
     ("_run", "tune"),
     ("_evaluate", "command"),
+    ("_ensemble", "ensemble"),
+    ("_registry", "promote"),
+    ("_registry", "rollback"),
+    ("_registry", "status"),
 )
 
 

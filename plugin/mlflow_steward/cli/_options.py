@@ -62,6 +62,13 @@ _MODEL_OPTIONS = [
     click.option("--model-name", default="steward-housing", show_default=True, help="Registered model name."),
     click.option("--evaluation-config", default=None, help="JSON object or file for the steward evaluator."),
     click.option("--gate-config", default=None, help="JSON object or file: GateConfig fields."),
+    click.option(
+        "--ensemble-method",
+        type=click.Choice(["greedy", "mean", "weighted", "stacking", "none"]),
+        default="greedy",
+        show_default=True,
+        help="Ensemble of the tuned families, kept only if it beats the best one ('none': skip).",
+    ),
     click.option("--register/--no-register", default=True, show_default=True),
     click.option("--promote/--no-promote", default=True, show_default=True),
 ]
@@ -127,6 +134,7 @@ def build_config(**kwargs: Any):
         model_name=kwargs.get("model_name", "steward-housing"),
         evaluation=parse_json_option("--evaluation-config", kwargs.get("evaluation_config")),
         gate=parse_json_option("--gate-config", kwargs.get("gate_config")),
+        ensemble=None if kwargs.get("ensemble_method", "greedy") == "none" else kwargs.get("ensemble_method", "greedy"),
         register=kwargs.get("register", True),
         promote=kwargs.get("promote", True),
         reuse=kwargs.get("reuse", True),

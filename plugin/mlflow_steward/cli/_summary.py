@@ -33,11 +33,13 @@ def print_summary(outcome: Any, config: Any, *, tracking_uri: str) -> None:
         text = _interval(metrics, name)
         if text:
             click.echo(f"test {name.upper():8s} {text}")
-    if outcome.train.model_version:
-        click.echo(f"model: {config.model_name} version {outcome.train.model_version}")
+    if outcome.ensemble is not None:
+        click.echo(f"ensemble: {outcome.ensemble.summary()}")
+    if outcome.candidate_version:
+        click.echo(f"model: {config.model_name} version {outcome.candidate_version}")
     if outcome.gate is not None:
         where = "now in production" if outcome.gate.passed else "not promoted (see its description)"
-        click.echo(f"gate: {outcome.gate.verdict}; version {outcome.train.model_version} {where}")
+        click.echo(f"gate: {outcome.gate.verdict}; version {outcome.candidate_version} {where}")
     click.echo(f"runs: main {outcome.main_run_id} · clean {outcome.data_run_id} · "
                f"tune {outcome.tune_run_id} · train {outcome.train.run_id}")
     click.echo("")

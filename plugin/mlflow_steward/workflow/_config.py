@@ -31,6 +31,7 @@ class PipelineConfig:
     model_name: str = DEFAULT_MODEL_NAME
     evaluation: dict[str, Any] = field(default_factory=dict)
     gate: dict[str, Any] = field(default_factory=dict)
+    ensemble: str | None = "greedy"  # method for an ensemble of the tuned families; None: skip
     register: bool = True
     promote: bool = True
     reuse: bool = True

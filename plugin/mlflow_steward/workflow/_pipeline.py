@@ -20,7 +20,9 @@ class PipelineOutcome:
     data_run_id: str
     tune_run_id: str
     train: TrainOutcome
+    ensemble: Any = None  # ensemble.EnsembleOutcome when the job built one
     gate: Any = None  # registry.GateDecision when the job promoted
+    candidate_version: str | None = None  # the version the job put through the gate
 
 
 def run_pipeline(config: PipelineConfig, *, echo: Echo = print) -> PipelineOutcome:
@@ -40,13 +42,54 @@ def run_pipeline(config: PipelineConfig, *, echo: Echo = print) -> PipelineOutco
         )
         _copy_cleaning_report(data.run_id)
         mlflow.log_metrics({k: v for k, v in train.metrics.items() if "/" not in k})
+        ensemble = _build_ensemble(config, data.run_id, tune.run_id, echo) if config.ensemble else None
+        candidate = train.model_version
+        if ensemble is not None and ensemble.beats_best_member and ensemble.model_version:
+            candidate = str(ensemble.model_version)
         gate = None
-        if config.register and config.promote and train.model_version is not None:
-            from mlflow_steward import registry
+        if config.register and config.promote and candidate is not None:
+            if _production_version(config.model_name) == str(candidate):
+                echo(f"[promote] version {candidate} of {config.model_name!r} is already in production")
+            else:
+                from mlflow_steward import registry
 
-            gate = registry.promote(config.model_name, train.model_version, config=config.gate or None)
-            echo(f"[promote] {gate.summary()}")
-    return PipelineOutcome(main_run.info.run_id, data.run_id, tune.run_id, train, gate)
+                gate = registry.promote(config.model_name, candidate, config=config.gate or None)
+                echo(f"[promote] {gate.summary()}")
+    return PipelineOutcome(
+        main_run.info.run_id, data.run_id, tune.run_id, train, ensemble, gate, candidate
+    )
+
+
+def _production_version(name: str) -> str | None:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(mlflow.MlflowClient().get_model_version_by_alias(name, names.ALIAS_PRODUCTION).version)
+    except MlflowException:
+        return None
+
+
+def _build_ensemble(config: PipelineConfig, data_run_id: str, tune_run_id: str, echo: Echo):
+    """An ensemble of each tuned family's best trial, registered only if it beats the best one."""
+    import mlflow
+
+    from mlflow_steward.ensemble import build_and_compare
+
+    outcome = build_and_compare(
+        tune_run_id,
+        method=config.ensemble,
+        data_run_id=data_run_id,
+        register=config.model_name if config.register else None,
+        register_only_if_better=True,
+        random_state=config.random_state,
+        reuse=config.reuse,
+        echo=echo,
+    )
+    mlflow.set_tag(names.TAG_ENSEMBLE_RUN, outcome.run_id)
+    verdict = "kept: it goes to the gate" if outcome.beats_best_member else "not kept"
+    echo(f"[ensemble] {verdict}")
+    return outcome
 
 
 def _copy_cleaning_report(data_run_id: str) -> None:

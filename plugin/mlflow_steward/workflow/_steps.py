@@ -27,7 +27,7 @@ SPEC_ARTIFACT = names.ARTIFACT_DATASET_SPEC  # written by data.log_dataset_input
 CLEANING_CONFIG_ARTIFACT = "cleaning/config.json"
 BEST_TRIAL_ARTIFACT = "tuning/best.json"
 TAG_MODEL_VERSION = "steward.model_version"
-TAG_MODEL_URI = "steward.model_uri"
+TAG_MODEL_URI = names.TAG_MODEL_URI
 
 ERR_SPEC_REQUIRED = (
     "a dataset spec is required for data {path!r}: pass --target and --task (the demo dataset "
@@ -168,10 +168,10 @@ def _run_clean(path: Path, spec, cleaning_config, config: PipelineConfig, echo: 
     mlflow.log_text(report.to_json(), names.ARTIFACT_CLEANING_REPORT)
     mlflow.log_metrics(report.metrics())
     mlflow.log_metrics({"rows_train": len(train), "rows_test": len(test)})
+    # runs:/ (not the artifact store's absolute path) so it resolves on any machine that can reach
+    # the tracking server.
     run = mlflow.active_run()
-    mlflow.set_tag(
-        names.TAG_TEST_DATA_URI, f"{run.info.artifact_uri}/{names.ARTIFACT_TEST_DATA}"
-    )
+    mlflow.set_tag(names.TAG_TEST_DATA_URI, f"runs:/{run.info.run_id}/{names.ARTIFACT_TEST_DATA}")
 
 
 def load_step_inputs(data_run_id: str) -> StepInputs:

@@ -1,0 +1,61 @@
+"""``steward ensemble --tune-run RUN_ID [--runs ID,ID | --best-n N | --per-family] --method M``."""
+
+from __future__ import annotations
+
+import click
+
+METHODS = ("mean", "weighted", "stacking", "greedy")
+
+
+@click.command("ensemble")
+@click.option("--tune-run", required=True, help="The tuning parent run (steward tune) the members come from.")
+@click.option("--runs", default=None, help="Comma-separated trial run ids (members chosen by hand).")
+@click.option("--best-n", type=int, default=None, help="The N best distinct trials of the tuning.")
+@click.option("--per-family", is_flag=True, default=False, help="Each family's best trial (default selection).")
+@click.option("--method", type=click.Choice(METHODS), default="greedy", show_default=True)
+@click.option("--register", default=None, help="Register the ensemble under this model name (alias staging).")
+@click.option("--register-only-if-better", is_flag=True, default=False,
+              help="Register only when it beats its best member on the test set.")
+@click.option("--data-run", default=None, help="Clean run of the training data (default: the tune run's tag).")
+@click.option("--n-iterations", type=int, default=50, show_default=True, help="Greedy selection steps.")
+@click.option("--n-resamples", type=int, default=2000, show_default=True, help="Test-set bootstrap resamples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--reuse/--no-reuse", default=True, show_default=True, help="Reuse a finished identical ensemble run.")
+def ensemble(
+    tune_run: str,
+    runs: str | None,
+    best_n: int | None,
+    per_family: bool,
+    method: str,
+    register: str | None,
+    register_only_if_better: bool,
+    data_run: str | None,
+    n_iterations: int,
+    n_resamples: int,
+    seed: int,
+    reuse: bool,
+) -> None:
+    """Build an ensemble of tuned models, compare it with its best member, log and maybe register it."""
+    from mlflow_steward.ensemble import build_and_compare
+
+    run_ids = [part.strip() for part in runs.split(",") if part.strip()] if runs else None
+    outcome = build_and_compare(
+        tune_run,
+        method=method,
+        runs=run_ids,
+        best_n=best_n,
+        per_family=per_family or None,
+        register=register or None,
+        register_only_if_better=register_only_if_better,
+        data_run_id=data_run or None,
+        n_iterations=n_iterations,
+        n_resamples=n_resamples,
+        random_state=seed,
+        reuse=reuse,
+        echo=click.echo,
+    )
+    click.echo(outcome.summary())
+    click.echo(f"ensemble run: {outcome.run_id}")
+    click.echo(f"model: {outcome.model_uri}")
+    if outcome.model_version:
+        click.echo(f"registered version: {outcome.model_version}")

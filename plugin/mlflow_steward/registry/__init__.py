@@ -1,0 +1,47 @@
+"""The registry: every write to MLflow's model registry goes through here.
+
+Register a candidate (tags, description, ``staging`` alias), gate it against production on the
+same test set with paired bootstrap intervals overall and per slice, promote it all-or-nothing
+under a registry-held lock, keep the production history, roll back, report status. Nothing else in
+mlflow-steward moves an alias.
+"""
+
+from mlflow_steward.registry._candidate import metric_tags, register_candidate
+from mlflow_steward.registry._config import DEFAULT_METRIC, DEFAULT_THRESHOLDS, GateConfig, Threshold
+from mlflow_steward.registry._decision import Check, Estimate, GateDecision, GateRow, ThresholdResult
+from mlflow_steward.registry._history import HISTORY_TAG_MAX_CHARS, HistoryEntry, full_history, read_history
+from mlflow_steward.registry._lock import LockInfo, RegistryLock, read_lock
+from mlflow_steward.registry._plot import ForestRecord, draw_forest, forest_record
+from mlflow_steward.registry._promote import promote
+from mlflow_steward.registry._rollback import RollbackResult, rollback
+from mlflow_steward.registry._status import StatusReport, VersionStatus, status
+
+__all__ = [
+    "DEFAULT_METRIC",
+    "DEFAULT_THRESHOLDS",
+    "HISTORY_TAG_MAX_CHARS",
+    "Check",
+    "Estimate",
+    "ForestRecord",
+    "GateConfig",
+    "GateDecision",
+    "GateRow",
+    "HistoryEntry",
+    "LockInfo",
+    "RegistryLock",
+    "RollbackResult",
+    "StatusReport",
+    "Threshold",
+    "ThresholdResult",
+    "VersionStatus",
+    "draw_forest",
+    "forest_record",
+    "full_history",
+    "metric_tags",
+    "promote",
+    "read_history",
+    "read_lock",
+    "register_candidate",
+    "rollback",
+    "status",
+]

@@ -1,0 +1,157 @@
+"""Model-version descriptions in Markdown (the MLflow UI renders them on the version's page).
+
+A description is made of sections between HTML-comment markers (``<!-- steward:gate -->`` …
+``<!-- /steward:gate -->``), so a new gate decision replaces the previous one and leaves the
+registration section, and any text a person wrote outside the markers, untouched. MLflow's SQL
+schema declares ``model_versions.description`` as ``VARCHAR(5000)``: the gate table is cut to fit
+(worst slices first) and points at ``gate/decision.json`` for the full table.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Mapping
+
+from mlflow_steward import names
+from mlflow_steward.registry._decision import OVERALL, WORSE
+from mlflow_steward.registry._format import fmt, fmt_interval, fmt_p
+
+if TYPE_CHECKING:
+    from mlflow_steward.registry._decision import GateDecision, GateRow
+
+MAX_DESCRIPTION_CHARS = 5000
+SECTION_CANDIDATE = "candidate"
+SECTION_GATE = "gate"
+_ORDER = (SECTION_CANDIDATE, SECTION_GATE)
+_HEADLINE = {
+    names.GATE_PASSED: "✅ PASSED",
+    names.GATE_REJECTED: "❌ REJECTED",
+    names.GATE_FORCED: "⚠️ FORCED",
+}
+
+
+def _markers(section: str) -> tuple[str, str]:
+    return f"<!-- steward:{section} -->", f"<!-- /steward:{section} -->"
+
+
+def merge_section(existing: str | None, section: str, markdown: str) -> str:
+    """``existing`` with ``section`` replaced by ``markdown`` (added in canonical order if absent)."""
+    start, end = _markers(section)
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    text = existing or ""
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        return pattern.sub(lambda _: block, text, count=1)
+    sections = {s: pattern_for(s).search(text) for s in _ORDER}
+    later = [m for s, m in sections.items() if m and _ORDER.index(s) > _ORDER.index(section)]
+    if later:
+        at = min(m.start() for m in later)
+        return f"{text[:at]}{block}\n\n{text[at:]}"
+    return f"{text.rstrip()}\n\n{block}".lstrip()
+
+
+def pattern_for(section: str) -> re.Pattern[str]:
+    start, end = _markers(section)
+    return re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+
+
+def candidate_markdown(
+    *,
+    run_id: str | None,
+    task: str,
+    target: str | None,
+    dataset_version: str,
+    dataset_digest: str,
+    test_data_uri: str,
+    code_version: str,
+    metric_tags: Mapping[str, str],
+) -> str:
+    """The registration section: where the version came from and its test metrics."""
+    lines = ["### steward: candidate", ""]
+    lines.append(
+        f"Task **{task}**" + (f", target `{target}`" if target else "") + f"; trained in run `{run_id or '–'}`"
+        + (f", code version `{code_version}`" if code_version else "") + "."
+    )
+    lines.append(
+        f"Dataset version `{dataset_version or '–'}` (digest `{(dataset_digest or '–')[:16]}`); "
+        f"fixed test set `{test_data_uri}`."
+    )
+    if metric_tags:
+        lines += ["", "| test metric | value [interval] |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in metric_tags.items()]
+    return "\n".join(lines)
+
+
+def _row_line(row: GateRow) -> str:
+    label = "**overall**" if row.column == OVERALL else f"{row.column} = {row.value}"
+    diff = "–" if row.difference is None else fmt_interval(
+        row.difference.estimate, row.difference.low, row.difference.high
+    )
+    verdict = f"**{row.verdict}**" if row.verdict == WORSE else row.verdict
+    return (
+        f"| {label.replace('|', '/')} | {row.n:,} | {fmt(row.champion)} | {fmt(row.challenger)} | {diff} "
+        f"| {fmt_p(row.p_value)} | {fmt_p(row.p_adjusted)} | {verdict} |"
+    )
+
+
+def gate_markdown(
+    decision: GateDecision, *, by: str = "", reason: str = "", budget: int = MAX_DESCRIPTION_CHARS
+) -> str:
+    """The gate section: verdict, each check, the table (worst slices first, cut to ``budget``)."""
+    verdict = decision.verdict
+    head = [f"### steward gate: {_HEADLINE[verdict]}", ""]
+    against = (
+        f"production version {decision.champion_version}" if decision.champion_version else
+        "absolute thresholds (no production model yet)"
+    )
+    direction = "higher" if decision.greater_is_better else "lower"
+    head.append(
+        f"Version {decision.version} vs {against} on {decision.n_rows:,} test rows (`{decision.test_source}`); "
+        f"metric **{decision.metric}** ({direction} is better). Decided {decision.decided_at}"
+        + (f" by {by}" if by else "") + (f", gate run `{decision.gate_run_id}`" if decision.gate_run_id else "")
+        + "."
+    )
+    if decision.forced:
+        gate_said = "passed" if decision.passed else "rejected"
+        head += ["", f"**Forced** promotion (`force=True`){': ' + reason if reason else ''}. "
+                     f"The gate alone would have **{gate_said}** this version."]
+    elif reason:
+        head += ["", f"Reason given: {reason}"]
+    head += [""] + [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" for c in decision.checks]
+    header = [
+        "",
+        f"| slice | n | champion | challenger | difference [{_level(decision)}] | p | p adj. | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    footer_full = f"\nFull table: artifact `{names.ARTIFACT_GATE_DECISION}` of the gate run."
+    text = "\n".join(head + header)
+    rows = sorted(decision.rows, key=_row_rank)
+    used = len(text) + len(footer_full) + 200
+    shown = 0
+    for row in rows:
+        line = "\n" + _row_line(row)
+        if used + len(line) > budget:
+            break
+        text += line
+        used += len(line)
+        shown += 1
+    if shown < len(rows):
+        text += f"\n\n{len(rows) - shown} more slice rows not shown."
+    return text + "\n" + footer_full
+
+
+def _level(decision: GateDecision) -> str:
+    return f"{decision.config.confidence:.0%}" if decision.config is not None else "interval"
+
+
+def _row_rank(row: GateRow) -> tuple[int, float]:
+    if row.column == OVERALL:
+        return (0, 0.0)
+    if row.verdict == WORSE:
+        return (1, row.p_adjusted if row.p_adjusted is not None else 1.0)
+    return (2, row.p_adjusted if row.p_adjusted is not None else 2.0)
+
+
+def fit_description(text: str, limit: int = MAX_DESCRIPTION_CHARS) -> str:
+    """Cut ``text`` to ``limit`` characters (a last resort: sections are sized to fit already)."""
+    return text if len(text) <= limit else text[: limit - 20].rstrip() + "\n\n… (cut)"
