@@ -24,4 +24,4 @@ def forward(command: str, argv: list[str]) -> None:
     """Run ``steward <command> <argv without empty options>``."""
     from mlflow_steward.cli import main
 
-    main([command, *drop_empty_options(argv)], prog_name=f"steward {command}")
+    main([command, *drop_empty_options(argv)], prog_name="steward")

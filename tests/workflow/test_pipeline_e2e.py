@@ -48,7 +48,11 @@ def test_main_job_on_demo_data_then_reuse(mlflow_store):
     assert 1 <= len(versions) <= 2  # the single best model, and the ensemble if it beat it
     for version in versions:
         model_info = mlflow.models.get_model_info(f"models:/demo/{version.version}")
-        assert model_info.signature is not None and model_info.signature.inputs is not None
+        # outputs + the request_id param; input columns and kinds are in the steward metadata (the
+        # wrapper validates them itself, with messages naming the column; see serving._pyfunc)
+        assert model_info.signature is not None and model_info.signature.outputs is not None
+        assert "median_income" in json.dumps(model_info.metadata["steward_features"])
+        assert model_info.saved_input_example_info is not None
     production = client.get_model_version_by_alias("demo", "production")
     assert production.tags[names.TAG_GATE] == "passed"
     assert "rmse" in steps["train"].data.metrics and "rmse_ci_low" in steps["train"].data.metrics
@@ -81,6 +85,7 @@ def test_data_without_target_is_rejected(mlflow_store, housing_path):
 @pytest.mark.parametrize("strategy", ["grid", "optuna"])
 def test_mlproject_tune_entry_point(mlflow_store, strategy, tmp_path):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("MLFLOW_EXPERIMENT_ID", None)
     command = [
         sys.executable, "-m", "mlflow", "run", str(REPO), "-e", "tune", "--env-manager", "local",
         "--experiment-name", "test", "-P", f"strategy={strategy}", "-P", "families=ridge",

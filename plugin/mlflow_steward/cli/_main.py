@@ -18,6 +18,7 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_registry", "promote"),
     ("_registry", "rollback"),
     ("_registry", "status"),
+    ("_capture", "capture"),
 )
 
 

@@ -1,29 +1,45 @@
-"""Log a scikit-learn pipeline so that it loads and serves with nothing of ours installed.
+"""Log a fitted scikit-learn pipeline as a pyfunc model that loads and serves with nothing of ours installed.
 
-Two things must travel with the model:
+What is logged (``mlflow.pyfunc.log_model``):
 
-* our code: the fitted pipeline holds our cleaning transformers, so a minimal copy of the package
-  (``mlflow_steward/__init__.py`` plus the sub-packages in :data:`MODEL_CODE_PACKAGES`) is logged as
-  the model's ``code_paths``; MLflow puts it on ``sys.path`` before unpickling;
-* a safe serialisation: MLflow 3's sklearn flavour saves with skops and refuses types it does not
-  trust. We keep skops and pass an explicit allow-list: every type skops reports as untrusted must
-  come from a module we vouch for (:data:`TRUSTED_MODULE_PREFIXES`). Anything else, or a model skops
-  cannot represent, falls back to cloudpickle, and the choice and its reason are recorded as the tag
-  ``steward.serialization`` on the run.
+* ``python_model``: a :class:`~mlflow_steward.serving.StewardModel`, stateless (MLflow pickles it);
+* artifact ``pipeline``: the fitted pipeline, saved with skops and an explicit allow-list: every type
+  skops reports as untrusted must come from a module we vouch for (:data:`TRUSTED_MODULE_PREFIXES`).
+  Anything else, or a model skops cannot represent, is saved with cloudpickle; the choice and its
+  reason go to ``steward.json`` and to the run tag ``steward.serialization``;
+* artifact ``manifest`` (``steward.json``): serialisation, trusted types, task and the expected input
+  columns with their kinds (what request validation checks);
+* ``code_paths``: a minimal copy of the package (root modules plus ``serving``, ``cleaning`` and any
+  sub-package whose classes the model holds), which MLflow puts on ``sys.path`` before loading;
+* pinned requirements of what predicting imports (MLflow, scikit-learn, pandas, numpy, scipy,
+  cloudpickle, skops), never ``mlflow-steward`` itself: our code travels in ``code_paths``;
+* a signature of the outputs and one optional parameter, ``request_id``, but no input schema: our
+  validation, not MLflow's casts, checks request values, so errors name the column in every payload
+  form and cost no per-value Python work; the expected columns and their kinds are in
+  ``steward.json``, the model metadata ``steward_features`` and the input example.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 from mlflow_steward import names
 
-#: Sub-packages of ``mlflow_steward`` a model needs at predict time.
-MODEL_CODE_PACKAGES: tuple[str, ...] = ("cleaning",)
+#: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added).
+MODEL_CODE_PACKAGES: tuple[str, ...] = ("cleaning", "serving")
+
+#: Modules at the package root that the shipped sub-packages import.
+MODEL_CODE_ROOT_MODULES: tuple[str, ...] = ("__init__.py", "names.py", "exceptions.py")
+
+#: Distributions a served model imports; pinned to the versions installed at log time.
+MODEL_REQUIREMENTS: tuple[str, ...] = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
 
 #: Module prefixes whose types we allow skops to load.
 TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (
@@ -37,7 +53,19 @@ TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (
     "mlflow_steward.ensemble.",
 )
 
+#: Logged with every model: MLflow lets ``load_model(..., model_config=...)`` (and the serving
+#: environment's ``SERVING_MODEL_CONFIG``) override only keys the logged config already has.
+DEFAULT_MODEL_CONFIG: dict[str, str] = {
+    names.MODEL_CONFIG_CAPTURE_PATH: "",
+    names.MODEL_CONFIG_MODEL_NAME: "",
+    names.MODEL_CONFIG_MODEL_VERSION: "",
+}
+
+PIPELINE_FILES = {"skops": "pipeline.skops", "cloudpickle": "pipeline.pkl"}
+MANIFEST_FILE = "steward.json"
+
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
+_PACKAGE = _PACKAGE_DIR.name
 
 
 @dataclass(frozen=True)
@@ -50,18 +78,21 @@ class PackagedModel:
     serialization: str  # "skops" or "cloudpickle"
     reason: str
     trusted_types: tuple[str, ...]
+    pip_requirements: tuple[str, ...] = ()
+    code_packages: tuple[str, ...] = ()
 
 
 def model_code_dir(destination: Path, packages: tuple[str, ...] = MODEL_CODE_PACKAGES) -> Path:
-    """Write a minimal copy of ``mlflow_steward`` (package root + ``packages``) under ``destination``.
+    """Write a minimal copy of ``mlflow_steward`` (root modules + ``packages``) under ``destination``.
 
     Returns the path of the copied package directory, suitable for ``code_paths``.
     """
-    target = Path(destination) / "mlflow_steward"
+    target = Path(destination) / _PACKAGE
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(_PACKAGE_DIR / "__init__.py", target / "__init__.py")
+    for module in MODEL_CODE_ROOT_MODULES:
+        shutil.copy2(_PACKAGE_DIR / module, target / module)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "resources")
-    for package in packages:
+    for package in dict.fromkeys(packages):
         shutil.copytree(_PACKAGE_DIR / package, target / package, ignore=ignore, dirs_exist_ok=True)
     return target
 
@@ -83,6 +114,93 @@ def choose_serialization(model: Any) -> tuple[str, tuple[str, ...], str]:
     return "skops", untrusted, f"skops with {len(untrusted)} explicitly trusted types"
 
 
+def packages_used_by(model: Any, trusted_types: tuple[str, ...] = ()) -> set[str]:
+    """Sub-packages of ``mlflow_steward`` whose classes appear in ``model`` (estimators, params, steps)."""
+    found: set[str] = set()
+    prefix = _PACKAGE + "."
+
+    def note(module: str) -> None:
+        if module.startswith(prefix):
+            found.add(module.split(".")[1])
+
+    for name in trusted_types:
+        note(name)
+    seen: set[int] = set()
+    stack: list[Any] = [model]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, (str, bytes, int, float, bool, type(None))):
+            continue
+        seen.add(id(item))
+        note(type(item).__module__)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif hasattr(item, "get_params"):
+            try:
+                stack.extend(item.get_params(deep=False).values())
+            except Exception:  # an estimator-like object without sklearn's params protocol
+                pass
+            stack.extend(v for k, v in vars(item).items() if k.endswith("_") and not k.startswith("_"))
+    return {p for p in found if (_PACKAGE_DIR / p).is_dir()}
+
+
+def model_requirements(serialization: str, extra: list[str] | None = None) -> list[str]:
+    """``name==version`` of each distribution the served model imports (installed versions)."""
+    wanted = [*MODEL_REQUIREMENTS, *(["skops"] if serialization == "skops" else [])]
+    pins = []
+    for distribution in wanted:
+        try:
+            pins.append(f"{distribution}=={importlib_metadata.version(distribution)}")
+        except importlib_metadata.PackageNotFoundError:
+            pins.append(distribution)
+    return [*pins, *(extra or [])]
+
+
+def _signature(example, predictions):
+    """Signature of the outputs and the ``request_id`` parameter; no input schema, on purpose.
+
+    With an input schema MLflow casts request values before the model sees them: its cast errors do
+    not name the column in the ``instances``/``inputs`` forms, it refuses a missing value in a ``long``
+    column and an int64 frame for a ``double`` one, and with ``Any`` types it checks every value in
+    Python (about half the time of a 1,000-row forest prediction). Without it, the values reach
+    :func:`~mlflow_steward.serving.validate_frame` as sent, which checks every column against its
+    recorded kind, vectorised, and names the column. The expected columns and kinds are in
+    ``steward.json``, in the model metadata ``steward_features`` and in the input example.
+    """
+    from mlflow.models import ModelSignature, infer_signature
+
+    with warnings.catch_warnings():  # MLflow's hint about integer columns: no input schema here
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        inferred = infer_signature(example, predictions, params={names.PARAM_REQUEST_ID: ""})
+    return ModelSignature(inputs=None, outputs=inferred.outputs, params=inferred.params)
+
+
+def _task(model: Any) -> str:
+    from sklearn.base import is_classifier
+
+    try:
+        classifier = is_classifier(model)
+    except (AttributeError, TypeError):  # not a scikit-learn estimator: judge by its methods
+        classifier = hasattr(model, "predict_proba") and hasattr(model, "classes_")
+    return "classification" if classifier else "regression"
+
+
+def _save_pipeline(model: Any, directory: Path, serialization: str) -> Path:
+    path = directory / PIPELINE_FILES[serialization]
+    if serialization == "skops":
+        import skops.io as sio
+
+        sio.dump(model, path)
+    else:
+        import cloudpickle
+
+        with open(path, "wb") as handle:
+            cloudpickle.dump(model, handle)
+    return path
+
+
 def log_pipeline_model(
     model: Any,
     *,
@@ -92,31 +210,56 @@ def log_pipeline_model(
     registered_model_name: str | None = None,
     metadata: dict[str, Any] | None = None,
     extra_pip_requirements: list[str] | None = None,
+    model_config: dict[str, Any] | None = None,
 ) -> PackagedModel:
-    """Log a fitted sklearn pipeline to the active run with signature, input example and our code.
+    """Log a fitted sklearn pipeline (or ensemble) to the active run as a :class:`StewardModel` pyfunc.
 
-    The signature is inferred from ``input_example`` and the model's predictions on it.
+    The signature is inferred from ``input_example`` and the model's predictions on it;
+    ``model_config`` may set ``capture_path`` (see :mod:`mlflow_steward.serving`).
     """
     import mlflow
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
+    import pandas as pd
 
+    from mlflow_steward.serving._pyfunc import CAPTURE_SUPPRESSED, StewardModel
+    from mlflow_steward.serving._validation import FeatureSchema
+
+    example = input_example if isinstance(input_example, pd.DataFrame) else pd.DataFrame(input_example)
     serialization, trusted, reason = choose_serialization(model)
-    signature = infer_signature(input_example, model.predict(input_example))
-    with tempfile.TemporaryDirectory(prefix="steward-code-") as tmp:
-        code_dir = model_code_dir(Path(tmp), code_packages)
-        info = mlflow.sklearn.log_model(
-            model,
-            name=name,
-            code_paths=[str(code_dir)],
-            serialization_format=serialization,
-            skops_trusted_types=list(trusted) if serialization == "skops" else None,
-            signature=signature,
-            input_example=input_example,
-            registered_model_name=registered_model_name,
-            metadata=metadata,
-            extra_pip_requirements=extra_pip_requirements,
-        )
+    packages = tuple(dict.fromkeys([*code_packages, "serving", *sorted(packages_used_by(model, trusted))]))
+    signature = _signature(example, model.predict(example))
+    manifest = {
+        "serialization": serialization,
+        "reason": reason,
+        "trusted_types": list(trusted),
+        "task": _task(model),
+        "features": FeatureSchema.from_frame(example).to_dict(),
+    }
+    requirements = model_requirements(serialization, extra_pip_requirements)
+    with tempfile.TemporaryDirectory(prefix="steward-model-") as tmp:
+        tmp_path = Path(tmp)
+        code_dir = model_code_dir(tmp_path / "code", packages)
+        pipeline_path = _save_pipeline(model, tmp_path, serialization)
+        manifest_path = tmp_path / MANIFEST_FILE
+        manifest_path.write_text(json.dumps(manifest, indent=1))
+        suppressed = CAPTURE_SUPPRESSED.set(True)
+        try:
+            info = mlflow.pyfunc.log_model(
+                name=name,
+                python_model=StewardModel(),
+                artifacts={
+                    names.MODEL_ARTIFACT_PIPELINE: str(pipeline_path),
+                    names.MODEL_ARTIFACT_MANIFEST: str(manifest_path),
+                },
+                code_paths=[str(code_dir)],
+                signature=signature,
+                input_example=example,
+                pip_requirements=requirements,
+                registered_model_name=registered_model_name,
+                metadata={**(metadata or {}), "steward_features": manifest["features"]},
+                model_config={**DEFAULT_MODEL_CONFIG, **(model_config or {})},
+            )
+        finally:
+            CAPTURE_SUPPRESSED.reset(suppressed)
     run = mlflow.active_run()
     if run is not None:
         mlflow.set_tag(names.TAG_SERIALIZATION, f"{serialization}: {reason}"[:5000])
@@ -127,4 +270,6 @@ def log_pipeline_model(
         serialization=serialization,
         reason=reason,
         trusted_types=trusted,
+        pip_requirements=tuple(requirements),
+        code_packages=packages,
     )
