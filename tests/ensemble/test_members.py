@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mlflow
-import numpy as np
 import pytest
 
 from mlflow_steward import names

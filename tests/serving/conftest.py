@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -80,101 +72,6 @@ def _no_steward_serving_env(monkeypatch):
     """A developer's STEWARD_CAPTURE_PATH / STEWARD_MODEL_* must not leak into these tests."""
     for key in ("STEWARD_CAPTURE_PATH", "STEWARD_MODEL_NAME", "STEWARD_MODEL_VERSION"):
         monkeypatch.delenv(key, raising=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def invocations(self) -> str:
-        return f"{self.url}/invocations"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def server_env(**extra: str) -> dict[str, str]:
-    """The environment for ``mlflow models serve``: the venv's bin first on PATH (uvicorn by bare name)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.update(extra)
-    return env
-
-
-@contextlib.contextmanager
-def serve(
-    model_uri: str,
-    log: Path,
-    *,
-    env: dict[str, str] | None = None,
-    workers: int = 1,
-    env_manager: str = "local",
-    timeout: float = 120.0,
-) -> Iterator[Server]:
-    """Start ``mlflow models serve`` on 127.0.0.1 and a free port; always stop it (its process group)."""
-    import requests
-
-    port = free_port()
-    command = [
-        str(VENV_BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", env_manager,
-        "-h", "127.0.0.1", "-p", str(port), "--workers", str(workers),
-    ]  # fmt: skip
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            command, env=env or server_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            cwd=log.parent,
-        )  # fmt: skip
-    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"mlflow models serve exited with {process.returncode}:\n{server.output()[-4000:]}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{server.url}/ping", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"mlflow models serve not up after {timeout:.0f} s:\n{server.output()[-4000:]}")
-            time.sleep(0.25)
-        yield server
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (by its pid), then SIGKILL if it lingers."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-    else:  # the leader is gone; make sure no worker of its group survives
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-@pytest.fixture(scope="session")
-def serve_model():
-    """``serve_model(model_uri, log_path, **kwargs)``: the :func:`serve` context manager."""
-    return serve
-
-
-@pytest.fixture(scope="session")
-def make_server_env():
-    """``make_server_env(**extra)``: see :func:`server_env`."""
-    return server_env
 
 
 @pytest.fixture(scope="session")

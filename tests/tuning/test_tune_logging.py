@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardError
-from mlflow_steward.tuning import Family, TuningResult, get_family, tune
+from mlflow_steward.tuning import Family, TuningResult, tune
 from mlflow_steward.tuning._result import MSG_FAMILY_WITHOUT_RESULT, MSG_NO_COMPLETE_TRIAL
 
 

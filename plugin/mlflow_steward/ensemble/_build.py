@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError

@@ -21,7 +21,6 @@ _TRAIN_PARAM_PREFIX = "model."  # workflow's train step logs params as model.<na
 
 def _fitted_by_train_run(context: TuneContext, member: Member, client: Any) -> tuple[Any, str] | None:
     """A train run of this tuning whose model is this member's family and params on the same data."""
-    import mlflow
     from mlflow.exceptions import MlflowException
 
     runs = client.search_runs(
