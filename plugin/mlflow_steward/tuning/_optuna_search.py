@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 DEFAULT_N_TRIALS = 20
-PRUNER_STARTUP_TRIALS = 5
+PRUNER_STARTUP_TRIALS = 3  # completed trials of a family before its trials can be pruned
 
 
 def default_sampler(random_state: int | None) -> Any:
@@ -24,9 +24,10 @@ def default_sampler(random_state: int | None) -> Any:
 
 
 def default_pruner() -> Any:
-    import optuna
+    """Median pruning between folds, each trial compared with its own family only."""
+    from mlflow_steward.tuning._pruner import FamilyMedianPruner
 
-    return optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=0)
+    return FamilyMedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=0)
 
 
 def run_optuna(
