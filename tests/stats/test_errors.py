@@ -116,9 +116,7 @@ def test_probabilities():
         E.MSG_PROBA_SHAPE.format(metric="brier", k=1, n_classes=3, classes=["a", "b", "c"])
     ):
         bootstrap_interval("brier", ["a", "b", "c", "a"], [0.2, 0.3, 0.4, 0.5])
-    with _raises(
-        E.MSG_PROBA_SHAPE.format(metric="roc_auc", k=3, n_classes=2, classes=["a", "b"])
-    ):
+    with _raises(E.MSG_PROBA_SHAPE.format(metric="roc_auc", k=3, n_classes=2, classes=["a", "b"])):
         bootstrap_interval("roc_auc", ["a", "b", "a", "b"], np.full((4, 3), 1 / 3))
 
 

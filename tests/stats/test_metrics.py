@@ -23,11 +23,19 @@ P_MC /= P_MC.sum(axis=1, keepdims=True)
 
 def test_registry_shape():
     assert set(METRICS) == {
-        "rmse", "mae", "r2", "mape", "accuracy", "f1", "roc_auc", "log_loss", "brier"
+        "rmse",
+        "mae",
+        "r2",
+        "mape",
+        "accuracy",
+        "f1",
+        "roc_auc",
+        "log_loss",
+        "brier",
     }
     for name, definition in METRICS.items():
         assert isinstance(definition, MetricDef)
-        fn, greater_is_better, needs_proba = definition  # unpacks as a 3-tuple
+        fn, _greater_is_better, _needs_proba = definition  # unpacks as a 3-tuple
         assert callable(fn) and fn.__name__ == name
     assert METRICS["r2"].greater_is_better and not METRICS["rmse"].greater_is_better
     assert METRICS["roc_auc"].needs_proba and not METRICS["accuracy"].needs_proba
@@ -85,7 +93,8 @@ def test_roc_auc_with_ties_matches_sklearn():
     assert METRICS["roc_auc"].fn(Y_BIN, scores) == pytest.approx(sk.roc_auc_score(Y_BIN, scores))
 
 
-def test_pandas_inputs(pd=pytest.importorskip("pandas")):
+def test_pandas_inputs():
+    pd = pytest.importorskip("pandas")
     y = pd.Series(np.where(Y_BIN == 1, "yes", "no"), dtype="string")
     pred = pd.Series(np.where(P_BIN > 0.5, "yes", "no"), dtype="string")
     assert METRICS["accuracy"].fn(y, pred) == pytest.approx(

@@ -56,6 +56,14 @@ _TUNE_OPTIONS = [
     click.option("--storage", default=None, help="Optuna storage URL (default: SQLite under .steward/)."),
     click.option("--study-name", default=None, help="Optuna study name (same name = resume)."),
     click.option("--n-jobs", type=int, default=1, show_default=True, help="Trials in parallel threads."),
+    click.option(
+        "--workers",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Worker processes pulling trials from one study (each with --n-jobs threads); they need a "
+        "--storage all of them reach, e.g. postgresql://... (0: trials run in this process).",
+    ),
 ]
 
 _MODEL_OPTIONS = [
@@ -131,6 +139,7 @@ def build_config(**kwargs: Any):
         storage=kwargs.get("storage") or None,
         study_name=kwargs.get("study_name") or None,
         n_jobs=kwargs.get("n_jobs", 1),
+        workers=kwargs.get("workers") or None,
         model_name=kwargs.get("model_name", "steward-housing"),
         evaluation=parse_json_option("--evaluation-config", kwargs.get("evaluation_config")),
         gate=parse_json_option("--gate-config", kwargs.get("gate_config")),

@@ -37,11 +37,28 @@ def clean(**options) -> None:
 @data_options
 @tune_options
 @click.option("--data-run", default=None, help="A finished clean run to tune on (default: run clean).")
-def tune(data_run: str | None, **options) -> None:
+@click.option(
+    "--parent-run",
+    default=None,
+    help="Join the study of this tune run (started with --workers) from another machine: run trials "
+    "only, under that run; data and study come from the run (--storage if its URL has a password).",
+)
+@click.option(
+    "--join",
+    is_flag=True,
+    help="Like --parent-run, for the running tune run of --study-name in the current experiment "
+    "(waits for it up to 10 minutes: for workers started beside the coordinator, e.g. in docker-compose).",
+)
+def tune(data_run: str | None, parent_run: str | None, join: bool, **options) -> None:
     """Tune model families on the training split; every trial is a child run."""
     from mlflow_steward.workflow import clean_step, tune_step
 
     config = build_config(**options)
+    if parent_run or join:
+        from mlflow_steward.workflow._join import join_tune_step
+
+        join_tune_step(config, parent_run or None, echo=click.echo)
+        return
     data_run = data_run or clean_step(config, echo=click.echo).run_id
     outcome = tune_step(config, data_run, echo=click.echo)
     click.echo(f"tune run: {outcome.run_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -39,22 +40,19 @@ MAX_CELLS = 4_096
 
 
 def _joint_cells(kernels: list[MeanKernel]) -> tuple[np.ndarray, np.ndarray, list[slice]]:
-    """Joint cell code per row, the feature values of each joint cell, each kernel's columns."""
+    """Joint cell of each row over all kernels, the features of each joint cell (every kernel's
+    columns side by side), and each kernel's column slice."""
     code = np.zeros(kernels[0].n, dtype=np.int64)
     for k in kernels:
         code = code * k.cell_values.shape[0] + k.cells
-    uniq, inverse = np.unique(code, return_inverse=True)
-    values, cols, start = [], [], 0
-    rest = uniq.copy()
-    parts = []
+    joint, inverse = np.unique(code, return_inverse=True)
+    own_cells = []  # each kernel's own cell for every joint cell (the last kernel varies fastest)
     for k in reversed(kernels):
-        parts.append(k.cell_values[rest % k.cell_values.shape[0]])
-        rest //= k.cell_values.shape[0]
-    for k, part in zip(kernels, reversed(parts)):
-        values.append(part)
-        cols.append(slice(start, start + k.k))
-        start += k.k
-    return inverse.reshape(-1), np.hstack(values), cols
+        own_cells.insert(0, joint % k.cell_values.shape[0])
+        joint = joint // k.cell_values.shape[0]
+    values = np.hstack([k.cell_values[c] for k, c in zip(kernels, own_cells)])
+    bounds = np.cumsum([0] + [k.k for k in kernels])
+    return inverse.reshape(-1), values, [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def bootstrap_distribution(
@@ -94,15 +92,20 @@ def bootstrap_distribution(
             for j, k in enumerate(kernels):
                 out[j, lo:hi] = k.from_indices(idx)
 
-        run_chunks(index_task, chunk_plan(n_resamples, n), seed, n_jobs)
+        # one thread: a Python callable holds the GIL, and need not be thread-safe
+        run_chunks(index_task, chunk_plan(n_resamples, n), seed, 1)
         return out
 
     def weight_task(rng: np.random.Generator, lo: int, hi: int, ws: Workspace) -> None:
-        w = weights_chunk(rng, hi - lo, starts, sizes, ws)
+        counts = weights_chunk(rng, hi - lo, starts, sizes, ws)
         for j, k in enumerate(kernels):
-            out[j, lo:hi] = k.from_weights(w, ws)
+            out[j, lo:hi] = k.from_counts(counts, ws)
 
-    run_chunks(weight_task, chunk_plan(n_resamples, n), seed, n_jobs)
+    # a kernel with large temporaries (AUC) asks for smaller chunks
+    elements = min(
+        (k.chunk_elements for k in kernels if hasattr(k, "chunk_elements")), default=None
+    )
+    run_chunks(weight_task, chunk_plan(n_resamples, n, elements), seed, n_jobs)
     return out
 
 
@@ -173,7 +176,8 @@ def bootstrap_interval(
     random_state : None, an int, a ``numpy.random.SeedSequence`` or ``Generator``. The result
         depends on it only (not on ``n_jobs``).
     strata : optional labels, one per row: rows are resampled within each stratum, so every
-        resample keeps each stratum's size (a small stratum never vanishes).
+        resample keeps each stratum's size (a small stratum never vanishes). BCa's acceleration
+        still comes from the ordinary leave-one-out jackknife.
     n_jobs : threads (default: every core).
 
     Named metrics are resampled as exact multinomial counts and evaluated in closed form (see
@@ -189,7 +193,12 @@ def bootstrap_interval(
     estimate = point_estimate(kernel)
     resample_seed, jackknife_seed = seed.spawn(2)
     theta_b = bootstrap_distribution(
-        [kernel], starts=starts, sizes=sizes, n_resamples=n_resamples, seed=resample_seed, n_jobs=n_jobs
+        [kernel],
+        starts=starts,
+        sizes=sizes,
+        n_resamples=n_resamples,
+        seed=resample_seed,
+        n_jobs=n_jobs,
     )[0]
     check_resamples(kernel.name, theta_b)
     if method == "bca":

@@ -19,9 +19,13 @@ MSG_NOT_FINITE = (
 MSG_MISSING_LABELS = "{name} contains {count} missing value(s) out of {n}; drop them first"
 MSG_NOT_1D = "{name} must be one-dimensional, got an array of shape {shape}"
 MSG_NOT_NUMERIC = "{name} must be numeric, got dtype {dtype}"
-MSG_LENGTH_MISMATCH = "{name} has {n} rows but {other} has {n_other}; they must have the same length"
+MSG_LENGTH_MISMATCH = (
+    "{name} has {n} rows but {other} has {n_other}; they must have the same length"
+)
 MSG_UNKNOWN_METRIC = "unknown metric {name!r}; valid names: {valid}"
-MSG_METRIC_TYPE = "metric must be a name from METRICS or a callable(y_true, y_pred) -> float, got {type}"
+MSG_METRIC_TYPE = (
+    "metric must be a name from METRICS or a callable(y_true, y_pred) -> float, got {type}"
+)
 MSG_BAD_CONFIDENCE = "confidence must be a number strictly between 0 and 1, got {value!r}"
 MSG_BAD_N_RESAMPLES = "n_resamples must be an integer >= {minimum}, got {value!r}"
 MSG_BAD_METHOD = "method must be one of {valid}, got {value!r}"
@@ -42,8 +46,7 @@ MSG_F1_NO_POSITIVE = (
     "metric 'f1' is undefined: neither y_true nor y_pred contains the positive class {label!r}"
 )
 MSG_PROBA_RANGE = (
-    "y_pred for metric {metric!r} must hold probabilities in [0, 1]; "
-    "{count} value(s) fall outside"
+    "y_pred for metric {metric!r} must hold probabilities in [0, 1]; {count} value(s) fall outside"
 )
 MSG_PROBA_SHAPE = (
     "y_pred for metric {metric!r} has {k} column(s) but y_true has {n_classes} classes {classes}; "
@@ -56,12 +59,14 @@ MSG_UNDEFINED_RESAMPLES = (
     "(e.g. a resample with a single class); pass strata=y_true so every resample keeps each class"
 )
 MSG_UNDEFINED_JACKKNIFE = (
-    "metric {metric!r} was undefined in {count} of {total} leave-one-out subsamples, which BCa needs; "
-    "use method='percentile'"
+    "metric {metric!r} was undefined in {count} of {total} leave-one-out subsamples, "
+    "which BCa needs; use method='percentile'"
 )
 
 # strata
-MSG_STRATA_LENGTH = "strata has {n} labels but y_true has {n_true} rows; they must have the same length"
+MSG_STRATA_LENGTH = (
+    "strata has {n} labels but y_true has {n_true} rows; they must have the same length"
+)
 
 # multiple testing
 MSG_P_VALUES = "p_values must be finite numbers in [0, 1]; {count} value(s) are not"

@@ -20,10 +20,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._resample import Workspace
+from ._resample import Counts, Workspace, column_sums
 
 _BLOCK_ROWS = 65_536  # float32 partial sums per block of rows, accumulated in float64
-_AUC_BLOCK = 1_000_000  # resamples x rows per AUC sub-block: bounds the temporaries
 JACKKNIFE_GROUPS = 2_000
 """A callable metric on more rows than this gets a delete-group jackknife of this many groups."""
 
@@ -49,11 +48,15 @@ class MeanKernel:
         self.cells = cells
         self.cell_values = cell_values
         self._zbar = self.z.mean(axis=0)
-        self._zc32: np.ndarray | None = None
+        # centred float32 features, (k, n): each feature contiguous
+        self._zc32 = np.ascontiguousarray((self.z - self._zbar).T, dtype=np.float32)
+        self._zrep: dict[int, np.ndarray] = {}
 
     def permuted(self, order: np.ndarray) -> MeanKernel:
         cells = None if self.cells is None else self.cells[order]
-        return MeanKernel(self.name, self.z[order], self.g, cells=cells, cell_values=self.cell_values)
+        return MeanKernel(
+            self.name, self.z[order], self.g, cells=cells, cell_values=self.cell_values
+        )
 
     def estimate(self) -> float:
         return float(self.g(self._zbar[None, :])[0])
@@ -65,20 +68,41 @@ class MeanKernel:
     def from_means(self, means: np.ndarray) -> np.ndarray:
         return self.g(means)
 
-    def from_weights(self, w: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
-        """Statistic for each row of ``w`` (float32 counts summing to n per row).
+    def _repeated(self, n_b: int) -> np.ndarray:
+        """Centred float32 features, each value repeated ``n_b`` times: (k, n * n_b)."""
+        rep = self._zrep.get(n_b)
+        if rep is None:
+            rep = self._zrep[n_b] = np.repeat(self._zc32, n_b, axis=1)
+        return rep
 
-        One matrix-vector product per feature column (BLAS gemv; a gemm with a handful of
-        columns is many times slower), on rows centred on their mean, in float32 blocks of
-        rows accumulated in float64: the rounding error stays far below the bootstrap spread.
+    def _column_dots(self, c: int, lo: int, block: np.ndarray, ws: Workspace) -> np.ndarray:
+        """``zc[c, lo:lo+len(block)] @ block`` in float32 without BLAS (OpenBLAS threads spin
+        on a busy machine and fight our own). With few resamples per chunk (huge data) the
+        product runs on the flattened block against pre-repeated features, then rows fold."""
+        m, n_b = block.shape
+        if n_b >= 16 or n_b == 1:  # measured crossover
+            return np.einsum("i,ij->j", self._zc32[c, lo : lo + m], block)
+        prod = ws.get("dots", (m * n_b,), np.float32)
+        np.multiply(block.reshape(-1), self._repeated(n_b)[c, lo * n_b : (lo + m) * n_b], out=prod)
+        return column_sums(prod.reshape(m, n_b), np.float32)
+
+    def from_counts(self, counts: Counts, ws: Workspace) -> np.ndarray:
+        """Statistic for each resample of a chunk of counts (n rows x resamples).
+
+        One vector-matrix product per feature column, on features centred on their mean, in
+        float32 blocks of rows accumulated in float64 (rounding stays far below the bootstrap
+        spread); the chunk's few extra draws are added by a gather.
         """
-        if self._zc32 is None:  # (k, n): each column contiguous for gemv
-            self._zc32 = np.ascontiguousarray((self.z - self._zbar).T, dtype=np.float32)
-        sums = np.zeros((w.shape[0], self.k))
+        w = counts.base
+        n_b = w.shape[1]
+        sums = np.zeros((n_b, self.k))
         for lo in range(0, self.n, _BLOCK_ROWS):
-            block = w[:, lo : lo + _BLOCK_ROWS]
+            block = w[lo : lo + _BLOCK_ROWS]
             for c in range(self.k):
-                sums[:, c] += block @ self._zc32[c, lo : lo + _BLOCK_ROWS]
+                sums[:, c] += self._column_dots(c, lo, block, ws)
+        if counts.extra_rows.size:
+            for c in range(self.k):
+                sums[:, c] += counts.extra_sums(self._zc32[c])
         return self.g(sums / self.n + self._zbar)
 
 
@@ -90,6 +114,8 @@ class AucKernel:
     (``lo``/``hi``: searchsorted left/right), so a resample's U statistic is
     ``sum_i c_i (C[lo_i] + C[hi_i]) / 2``: O(n) per resample, no sorting.
     """
+
+    chunk_elements = 250_000  # its temporaries are ~5x the counts: keep a chunk in cache
 
     def __init__(self, name: str, positive: np.ndarray, scores: np.ndarray) -> None:
         self.name = name
@@ -130,40 +156,42 @@ class AucKernel:
             out[self._neg_idx] = (u - above) / (n1 * (n0 - 1))
         return out
 
-    def from_weights(self, w: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
-        ws = ws if ws is not None else Workspace()
-        n_b = w.shape[0]
+    def from_counts(self, counts: Counts, ws: Workspace) -> np.ndarray:
+        """AUC for each resample of a chunk of counts (n rows x resamples).
+
+        Running counts are integers (int64 only past 2**31 / 64 rows): numpy's cumulative sum
+        is a sequential loop, faster on integers than on floats; with ties the two running
+        counts are added (twice the half-counted U) and halved at the end.
+        """
+        w = counts.dense()
         n1, n0 = self._n1, self._n0
-        exact32 = self.n * self.n < 2**24  # every partial sum an exact float32 half-integer
-        dtype = np.float32 if exact32 else np.float64
-        out = np.empty(n_b)
-        step = max(1, _AUC_BLOCK // self.n)
-        for lo in range(0, n_b, step):
-            wb = w[lo : lo + step]
-            m = wb.shape[0]
-            neg = ws.get("auc_neg", (m, n0), np.float32)
-            np.take(wb, self._neg_idx, axis=1, out=neg)
-            cum = ws.get("auc_cum", (m, n0 + 1), dtype)  # cum[:, j]: resampled negatives before j
-            cum[:, 0] = 0
-            np.cumsum(neg, axis=1, dtype=dtype, out=cum[:, 1:])
-            beaten = ws.get("auc_beaten", (m, n1), dtype)
-            np.take(cum, self._lo, axis=1, out=beaten)
-            if self._ties:
-                tied = ws.get("auc_tied", (m, n1), dtype)
-                np.take(cum, self._hi, axis=1, out=tied)
-                beaten += tied
-                beaten *= 0.5
-            wpos = ws.get("auc_wpos", (m, n1), np.float32)
-            np.take(wb, self._pos_idx, axis=1, out=wpos)
-            num = np.einsum("ij,ij->i", wpos, beaten, dtype=np.float64)
-            n1_b = wpos.sum(axis=1, dtype=np.float64)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[lo : lo + m] = num / (n1_b * (self.n - n1_b))
-        return out
+        n_b = w.shape[1]
+        itype = np.int32 if self.n * 64 < 2**31 else np.int64
+        cum = ws.get("auc_cum", (n0 + 1, n_b), itype)  # cum[j]: resampled negatives before j
+        cum[0] = 0
+        neg = ws.get("auc_neg", (n0, n_b), np.float32)
+        np.take(w, self._neg_idx, axis=0, out=neg)
+        np.cumsum(neg, axis=0, dtype=itype, out=cum[1:])
+        beaten = ws.get("auc_beaten", (n1, n_b), itype)
+        np.take(cum, self._lo, axis=0, out=beaten)
+        if self._ties:
+            tied = ws.get("auc_tied", (n1, n_b), itype)
+            np.take(cum, self._hi, axis=0, out=tied)
+            beaten += tied
+        pos = ws.get("auc_pos", (n1, n_b), np.float32)
+        np.take(w, self._pos_idx, axis=0, out=pos)
+        n1_b = column_sums(pos)
+        product = ws.get("auc_product", (n1, n_b), np.float64)
+        np.multiply(pos, beaten, out=product)
+        num = column_sums(product) * (0.5 if self._ties else 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return num / (n1_b * (self.n - n1_b))
 
 
 class MacroAucKernel:
     """One-vs-rest ROC AUC averaged over classes (unweighted)."""
+
+    chunk_elements = AucKernel.chunk_elements
 
     def __init__(self, name: str, parts: list[AucKernel]) -> None:
         self.name = name
@@ -179,8 +207,8 @@ class MacroAucKernel:
     def jackknife(self) -> np.ndarray:
         return np.mean([p.jackknife() for p in self.parts], axis=0)
 
-    def from_weights(self, w: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
-        return np.mean([p.from_weights(w, ws) for p in self.parts], axis=0)
+    def from_counts(self, counts: Counts, ws: Workspace) -> np.ndarray:
+        return np.mean([p.from_counts(counts, ws) for p in self.parts], axis=0)
 
 
 class CallableKernel:

@@ -130,7 +130,11 @@ def _accuracy(y_true, y_pred, min_rows=1, pred_name="y_pred") -> MeanKernel:
     _, ct, cp = _label_pair(y_true, y_pred, min_rows, pred_name)
     correct = (ct == cp).astype(np.intp)
     return MeanKernel(
-        "accuracy", correct.astype(np.float64), _first, cells=correct, cell_values=np.array([[0.0], [1.0]])
+        "accuracy",
+        correct.astype(np.float64),
+        _first,
+        cells=correct,
+        cell_values=np.array([[0.0], [1.0]]),
     )
 
 
@@ -185,7 +189,9 @@ def _f1(y_true, y_pred, min_rows=1, pred_name="y_pred") -> MeanKernel:
 # --- probabilities ----------------------------------------------------------------------------
 
 
-def _proba(metric, y_true, y_pred, min_rows, pred_name) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _proba(
+    metric, y_true, y_pred, min_rows, pred_name
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(classes of y_true, proba (n,) or (n, k), column code per row or None for binary 1-D).
 
     For binary data returns (classes, p_positive, positive_bool)."""
@@ -213,7 +219,9 @@ def _proba(metric, y_true, y_pred, min_rows, pred_name) -> tuple[np.ndarray, np.
     if classes.dtype.kind in "iub" and classes.min() >= 0 and classes.max() < k:
         return np.arange(k), p, yt.astype(np.intp)
     raise StatsInputError(
-        MSG_PROBA_SHAPE.format(metric=metric, k=k, n_classes=classes.shape[0], classes=classes.tolist())
+        MSG_PROBA_SHAPE.format(
+            metric=metric, k=k, n_classes=classes.shape[0], classes=classes.tolist()
+        )
     )
 
 

@@ -38,7 +38,8 @@ def paired_bootstrap(
     Both models are evaluated on the *same* resampled rows, so the row-to-row variation they
     share cancels. The p-value of H0 "no difference" inverts the interval of the same
     ``method``: it is the smallest ``alpha`` whose (1 - alpha) interval excludes 0, so
-    ``p < 1 - confidence`` exactly when 0 is outside ``difference``:
+    ``p < 1 - confidence`` when 0 is outside ``difference`` (up to the +1 below and the
+    quantile interpolation, i.e. one resample, at the boundary):
 
     * ``"percentile"``: ``p = 2 min(#{d* <= 0} + 1, #{d* >= 0} + 1) / (B + 1)``, capped at 1
       (the fraction of resampled differences on the far side of 0, doubled);
@@ -60,7 +61,12 @@ def paired_bootstrap(
     diff = est_a - est_b
     resample_seed, jackknife_seed = seed.spawn(2)
     theta = bootstrap_distribution(
-        [ka, kb], starts=starts, sizes=sizes, n_resamples=n_resamples, seed=resample_seed, n_jobs=n_jobs
+        [ka, kb],
+        starts=starts,
+        sizes=sizes,
+        n_resamples=n_resamples,
+        seed=resample_seed,
+        n_jobs=n_jobs,
     )
     check_resamples(ka.name, theta[0])
     check_resamples(kb.name, theta[1])

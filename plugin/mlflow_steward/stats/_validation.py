@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 
@@ -47,9 +48,7 @@ def check_n_resamples(n_resamples: object) -> int:
         or not isinstance(n_resamples, numbers.Integral)
         or int(n_resamples) < MIN_RESAMPLES
     ):
-        raise StatsInputError(
-            MSG_BAD_N_RESAMPLES.format(minimum=MIN_RESAMPLES, value=n_resamples)
-        )
+        raise StatsInputError(MSG_BAD_N_RESAMPLES.format(minimum=MIN_RESAMPLES, value=n_resamples))
     return int(n_resamples)
 
 
@@ -103,7 +102,7 @@ def _object_missing(arr: np.ndarray) -> int:
         1
         for v in arr.ravel()
         if v is None
-        or (isinstance(v, float) and v != v)
+        or (isinstance(v, float) and math.isnan(v))
         or type(v).__name__ in ("NAType", "NaTType")
     )
 

@@ -1,11 +1,14 @@
 """Tuning: search model families and hyperparameters by k-fold CV, every trial an MLflow child run.
 
 ``tune`` does not import ``cleaning``: the caller passes ``make_pipeline(estimator) -> Pipeline``
-(cleaning + estimator), which every fold fits on its training rows only.
+(cleaning + estimator), which every fold fits on its training rows only. ``tune(..., workers=N)``
+runs the trials in N processes sharing one study (PostgreSQL for several machines), and
+``join_study`` adds workers from another machine.
 """
 
 from ._cv import make_cv
 from ._families import FAMILIES, Family, default_families, get_family
+from ._join import WorkerReport, join_study
 from ._plots import (
     HistoryRecord,
     ImportanceRecord,
@@ -29,10 +32,12 @@ __all__ = [
     "TrialCounts",
     "TrialLogger",
     "TuningResult",
+    "WorkerReport",
     "default_families",
     "draw_optimization_history",
     "draw_param_importances",
     "get_family",
+    "join_study",
     "make_cv",
     "optimization_history",
     "param_importances",

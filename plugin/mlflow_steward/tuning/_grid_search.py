@@ -54,6 +54,16 @@ def pending_points(study: Any, families: Mapping[str, Family]) -> tuple[list[dic
     return todo, [p for p in todo if _key(p) not in queued]
 
 
+def enqueue_pending(study: Any, families: Mapping[str, Family], *, n_trials: int | None) -> int:
+    """Queue the pending grid points (at most ``n_trials``); returns how many are to run."""
+    todo, to_queue = pending_points(study, families)
+    n_run = len(todo) if n_trials is None else min(n_trials, len(todo))
+    already_queued = len(todo) - len(to_queue)
+    for params in to_queue[: max(0, n_run - already_queued)]:
+        study.enqueue_trial(params)
+    return n_run
+
+
 def run_grid(
     study: Any,
     objective: Callable[[Any], float],
@@ -65,13 +75,9 @@ def run_grid(
     show_progress_bar: bool,
 ) -> int:
     """Evaluate the pending grid points (at most ``n_trials``); returns how many were started."""
-    todo, to_queue = pending_points(study, families)
-    n_run = len(todo) if n_trials is None else min(n_trials, len(todo))
+    n_run = enqueue_pending(study, families, n_trials=n_trials)
     if n_run == 0:
         return 0
-    already_queued = len(todo) - len(to_queue)
-    for params in to_queue[: max(0, n_run - already_queued)]:
-        study.enqueue_trial(params)
 
     def stop_when_queue_empty(study: Any, trial: Any) -> None:
         from optuna.trial import TrialState

@@ -87,16 +87,51 @@ def _optuna_storage(storage: Any) -> Any:
     writers (threads, processes on this machine) wait instead of failing. WAL needs a local disk,
     not a network share: pass a server URL for workers on several machines.
     """
-    if not (isinstance(storage, str) and storage.startswith("sqlite:///")):
-        return storage
-    import sqlite3
+    if isinstance(storage, str) and driver_url(storage) != storage:
+        from optuna.storages import RDBStorage
 
+        return RDBStorage(driver_url(storage))
+    engine_kwargs = sqlite_engine_kwargs(storage)
+    if engine_kwargs is None:
+        return storage
     from optuna.storages import RDBStorage
+
+    return RDBStorage(storage, engine_kwargs=engine_kwargs)
+
+
+def driver_url(url: str) -> str:
+    """A plain ``postgresql://`` URL with a driver that is installed named in it.
+
+    SQLAlchemy 2.0 opens ``postgresql://`` with psycopg2, 2.1 with psycopg (3); name whichever is
+    importable (psycopg first), so both work with either installed. Other URLs are unchanged.
+    """
+    prefix = "postgresql://"
+    if not url.startswith(prefix):
+        return url
+    import importlib.util
+
+    for driver in ("psycopg", "psycopg2"):
+        if importlib.util.find_spec(driver) is not None:
+            return f"postgresql+{driver}://{url[len(prefix):]}"
+    return url
+
+
+def sqlite_file(storage: Any) -> str | None:
+    """The database file of a ``sqlite:///<file>`` URL; ``None`` for anything else (or ``:memory:``)."""
+    if not (isinstance(storage, str) and storage.startswith("sqlite:///")):
+        return None
     from sqlalchemy.engine import make_url
 
     path = make_url(storage).database
-    if not path or path == ":memory:":
-        return storage
+    return None if not path or path == ":memory:" else path
+
+
+def sqlite_engine_kwargs(storage: Any) -> dict[str, Any] | None:
+    """``engine_kwargs`` opening a SQLite file in WAL mode (see :func:`_optuna_storage`), else ``None``."""
+    path = sqlite_file(storage)
+    if path is None:
+        return None
+    import sqlite3
 
     def connect() -> sqlite3.Connection:
         connection = sqlite3.connect(path, timeout=60, check_same_thread=False)
@@ -104,7 +139,7 @@ def _optuna_storage(storage: Any) -> Any:
         connection.execute("PRAGMA synchronous=NORMAL")
         return connection
 
-    return RDBStorage(storage, engine_kwargs={"creator": connect})
+    return {"creator": connect}
 
 
 def open_study(

@@ -47,6 +47,9 @@ def tune(
     pruner: Any = None,
     show_progress_bar: bool | None = None,
     oof: bool = True,
+    workers: int | None = None,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
 ) -> TuningResult:
     """Search model families and their hyperparameters by k-fold CV; log every trial to MLflow.
 
@@ -71,8 +74,16 @@ def tune(
         n_jobs: parallel trials (threads; every trial still logs its own child run).
         parent_run_id: the run to nest trials under; ``None``: the active run, or a new run.
         sampler, pruner: Optuna objects replacing the strategy's defaults.
-        show_progress_bar: ``None``: when stdout is a terminal.
+        show_progress_bar: ``None``: when stdout is a terminal (not with ``workers``).
         oof: compute and log each family's out-of-fold predictions.
+        workers: ``None``: trials run in this process. ``N``: N worker processes run them (each
+            with ``n_jobs`` threads) from the study in ``storage``, which they must all reach
+            (``postgresql://...``; ``sqlite:///<file>`` on one machine); the study ends with
+            exactly ``n_trials`` more trials; this process waits, then writes the summary. More
+            machines can join with :func:`join_study`. ``make_pipeline`` must be picklable.
+        heartbeat_interval, grace_period: with ``workers``, a running trial's heartbeat period
+            and how long without one before the trial counts as lost (failed, its child run
+            closed as FAILED, and retried); ``None``: 10 s and 60 s.
 
     Returns:
         :class:`TuningResult` over the whole study (earlier calls' trials included).
@@ -88,6 +99,15 @@ def tune(
     scorer = get_scorer(task, scoring)
     target, classes = check_data(X, y, task=task, cv=cv)
     storage = resolve_storage(storage, storage_dir)
+    if workers is not None:
+        from . import _workers
+
+        heartbeat_interval = heartbeat_interval or _workers.DEFAULT_HEARTBEAT_INTERVAL
+        grace_period = grace_period or _workers.DEFAULT_GRACE_PERIOD
+        _workers.check_worker_options(
+            workers=workers, heartbeat_interval=heartbeat_interval, grace_period=grace_period
+        )
+        storage = _workers.storage_url(storage)
     config = {
         "task": task,
         "strategy": strategy,
@@ -122,22 +142,33 @@ def tune(
             X=X, y=target, families=resolved, make_pipeline=make_pipeline, splits=splits, scorer=scorer,
             classes=classes, random_state=random_state, grid=grid,
         )
-        logged = TrialLogger(
-            client, experiment_id=_experiment_of(client, parent_run_id), parent_run_id=parent_run_id,
-            study_name=study_name, scoring=scorer.name,
-        ).wrap(objective)
+        logged_experiment = _experiment_of(client, parent_run_id)
+        logger = TrialLogger(
+            client, experiment_id=logged_experiment, parent_run_id=parent_run_id,
+            study_name=study_name, scoring=scorer.name, background=True,
+        )
+        logged = logger.wrap(objective)
         progress = sys.stdout.isatty() if show_progress_bar is None else bool(show_progress_bar)
-        with _one_thread_per_trial(n_jobs):
-            if grid:
-                _grid_search.run_grid(
-                    study, logged, resolved, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
-                    show_progress_bar=progress,
-                )
-            else:
-                _optuna_search.run_optuna(
-                    study, logged, n_trials=n_trials or _optuna_search.DEFAULT_N_TRIALS, timeout=timeout,
-                    n_jobs=n_jobs, show_progress_bar=progress,
-                )
+        if workers is not None:
+            from . import _workers
+
+            job = _workers.WorkerJob(
+                X=X, y=target, classes=classes, task=task, families=resolved, make_pipeline=make_pipeline,
+                scoring=scorer.name, cv=int(cv), random_state=random_state, grid=grid, storage=storage,
+                study_name=study_name, parent_run_id=parent_run_id, experiment_id=logged_experiment,
+                tracking_uri=mlflow.get_tracking_uri(), registry_uri=mlflow.get_registry_uri(), n_jobs=n_jobs,
+                timeout=timeout, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                sampler=sampler, pruner=pruner,
+            )
+            from ._coordinator import coordinate
+
+            coordinate(study, job, workers=workers, n_trials=n_trials)
+        else:
+            try:
+                _run_here(study, logged, resolved, grid=grid, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
+                          progress=progress)
+            finally:
+                logger.flush()
         per_family, counts = summarize_study(study, resolved, direction=scorer.direction)
         oof_frame = None
         if oof:
@@ -180,6 +211,23 @@ def tune(
     if own_run is not None:
         mlflow.end_run()
     return result
+
+
+def _run_here(
+    study: Any, logged: Any, families: Any, *, grid: bool, n_trials: int | None, timeout: float | None,
+    n_jobs: int, progress: bool,
+) -> None:
+    """Trials in this process (``n_jobs`` threads)."""
+    with _one_thread_per_trial(n_jobs):
+        if grid:
+            _grid_search.run_grid(
+                study, logged, families, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, show_progress_bar=progress,
+            )
+        else:
+            _optuna_search.run_optuna(
+                study, logged, n_trials=n_trials or _optuna_search.DEFAULT_N_TRIALS, timeout=timeout, n_jobs=n_jobs,
+                show_progress_bar=progress,
+            )
 
 
 def _one_thread_per_trial(n_jobs: int) -> Any:

@@ -28,6 +28,7 @@ class PipelineConfig:
     storage: str | None = None
     study_name: str | None = None
     n_jobs: int = 1
+    workers: int | None = None  # tuning worker processes (None: trials run in this process)
     model_name: str = DEFAULT_MODEL_NAME
     evaluation: dict[str, Any] = field(default_factory=dict)
     gate: dict[str, Any] = field(default_factory=dict)

@@ -202,6 +202,8 @@ def tune_step(config: PipelineConfig, data_run_id: str, *, echo: Echo = print) -
         "random_state": config.random_state,
         "storage": config.storage or "default",
     }
+    if config.workers:  # only when set, so single-process step keys stay as they were
+        params["workers"] = config.workers
     inputs = {"data_run": data_run_id}
     study_name = config.study_name or f"steward-{step_key('tune', params, inputs)[:12]}"
 
@@ -213,6 +215,9 @@ def tune_step(config: PipelineConfig, data_run_id: str, *, echo: Echo = print) -
         inputs_ = load_step_inputs(data_run_id)
         spec = inputs_.spec
         mlflow.set_tag(names.TAG_DATA_RUN, data_run_id)
+        if config.workers:
+            echo(f"[tune] {config.workers} workers on study {study_name}; more machines join with: "
+                 f"steward tune --parent-run {run_id} --storage URL --workers N")
         result = tuning.tune(
             _features(spec, inputs_.train),
             inputs_.train[spec.target],
@@ -227,6 +232,7 @@ def tune_step(config: PipelineConfig, data_run_id: str, *, echo: Echo = print) -
             random_state=config.random_state,
             n_jobs=config.n_jobs,
             parent_run_id=run_id,
+            workers=config.workers,
         )
         mlflow.log_dict(
             {"family": result.best_family, "params": result.best_params, "task": spec.task},

@@ -1,0 +1,279 @@
+"""Fixtures of the scale-out tests: a PostgreSQL server, fresh databases, an ``mlflow server`` on it.
+
+PostgreSQL: ``STEWARD_TEST_POSTGRES_URI`` when set (CI's ``.ci/postgres.sh`` exports it); otherwise a
+throw-away cluster started here with ``initdb``/``pg_ctl`` from ``/usr/lib/postgresql/*/bin`` on a
+free port (as the ``postgres`` user when running as root). With neither, the tests skip, saying
+why; under CI (``CI`` set) they fail instead, because CI must run them.
+
+Each test session gets its own databases (``CREATE DATABASE`` with a unique name, dropped at the
+end): one for the MLflow server's backend store, one for the Optuna studies.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow_steward.tuning._study import driver_url
+
+SERVER_START_SECONDS = 120
+# Lost trials are noticed after ``GRACE`` seconds without a heartbeat (defaults: 10 s / 60 s).
+HEARTBEAT, GRACE = 1, 4
+
+
+@pytest.fixture(scope="session")
+def fast_heartbeat() -> dict[str, int]:
+    """``tune``'s heartbeat arguments for tests: a lost trial is failed after 4 s, not 60."""
+    return {"heartbeat_interval": HEARTBEAT, "grace_period": GRACE}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required under CI: {reason}")
+    pytest.skip(f"no PostgreSQL server: {reason}")
+
+
+def _reachable(uri: str) -> str | None:
+    """``None`` if a connection works, else why not."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(uri, connect_timeout=5).close()
+    except psycopg2.Error as error:
+        return " ".join(str(error).split())
+    return None
+
+
+def _start_cluster() -> tuple[str, Callable[[], None]]:
+    """initdb + pg_ctl start on a free port under /tmp; returns (URI, stop)."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        _unavailable("STEWARD_TEST_POSTGRES_URI is not set and no initdb under /usr/lib/postgresql/*/bin")
+    bin_dir = Path(bins[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="steward-test-pg-"))  # /tmp: the postgres user can reach it
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    try:
+        subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(root / "data"), "-A", "trust", "-U",
+                        "postgres"], check=True, capture_output=True, timeout=120)
+        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"),
+                        "-w", "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=200",
+                        "start"], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as error:
+        log = (root / "log").read_text()[-2000:] if (root / "log").exists() else ""
+        shutil.rmtree(root, ignore_errors=True)
+        _unavailable(f"could not start a throw-away cluster with {bin_dir}: {error} {log}")
+
+    def stop() -> None:
+        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "fast", "stop"],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """A PostgreSQL server URI (psycopg2 form, no driver in the scheme)."""
+    uri = os.environ.get("STEWARD_TEST_POSTGRES_URI")
+    if uri:
+        problem = _reachable(uri)
+        if problem:
+            _unavailable(f"STEWARD_TEST_POSTGRES_URI={uri} is not reachable: {problem}")
+        yield uri
+        return
+    uri, stop = _start_cluster()
+    try:
+        yield uri
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def make_database(postgres_server):
+    """``make_database("optuna") -> URI`` of a new database, dropped when the session ends."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    created: list[str] = []
+
+    def admin():
+        connection = psycopg2.connect(postgres_server)
+        connection.autocommit = True
+        return connection
+
+    def make(purpose: str) -> str:
+        name = f"steward_{purpose}_{uuid.uuid4().hex[:10]}"
+        connection = admin()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            connection.close()
+        created.append(name)
+        return make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    connection = admin()
+    with connection.cursor() as cursor:
+        for name in created:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def optuna_postgres(make_database) -> str:
+    """The session's Optuna database (``postgresql://...``, its tables created); tests use their
+    own study names."""
+    import optuna
+
+    uri = make_database("optuna")
+    optuna.storages.RDBStorage(driver_url(uri)).engine.dispose()
+    return uri
+
+
+@pytest.fixture(scope="session")
+def postgres_mlflow_server(make_database, tmp_path_factory) -> str:
+    """``mlflow server`` on 127.0.0.1 (free port) with a PostgreSQL backend store and proxied
+    artifacts in a directory; yields its URL, stops its process group at the end."""
+    backend = driver_url(make_database("mlflow"))
+    root = tmp_path_factory.mktemp("pg-server")
+    bin_dir = str(Path(sys.executable).parent)  # mlflow server starts uvicorn by bare name
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        env.pop(key, None)
+    port = _free_port()
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen(
+        [str(Path(bin_dir) / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", backend, "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop_group(proc)
+            log.close()
+            pytest.fail(f"mlflow server on PostgreSQL did not start: {(root / 'server.log').read_text()[-3000:]}")
+        time.sleep(0.5)
+    try:
+        yield url
+    finally:
+        _stop_group(proc)
+        log.close()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """Stop the server we started: its process group, by its pid."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server_experiment(postgres_mlflow_server, monkeypatch, tmp_path) -> str:
+    """Tracking and registry on the PostgreSQL-backed server (env too, for subprocesses), in an
+    experiment of this test's own; returns the server URL."""
+    import mlflow
+
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.setenv(key, postgres_mlflow_server)
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(postgres_mlflow_server)
+    mlflow.set_registry_uri(postgres_mlflow_server)
+    mlflow.set_experiment(f"scaleout-{uuid.uuid4().hex[:8]}")
+    yield postgres_mlflow_server
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+
+
+# --- data and a pipeline the worker processes can unpickle ------------------------------------
+@pytest.fixture(scope="session")
+def housing_small(housing_path) -> tuple[pd.DataFrame, pd.Series]:
+    """300 housing rows (X with the raw columns, y): ridge and knn trials take a blink on them."""
+    frame = pd.read_csv(housing_path).sample(300, random_state=1).reset_index(drop=True)
+    y = frame.pop("median_house_value")
+    frame["ocean_proximity"] = frame["ocean_proximity"].astype(object)
+    return frame, y
+
+
+def _preprocessing():
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    return ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+         make_column_selector(dtype_include=np.number)),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_exclude=np.number)),
+    ])
+
+
+@pytest.fixture(scope="session")
+def picklable_pipeline():
+    """``make_pipeline`` for the workers: sklearn's own ``make_pipeline`` with our preprocessing
+    bound in (importable everywhere, so it pickles by reference)."""
+    from sklearn.pipeline import make_pipeline
+
+    return functools.partial(make_pipeline, _preprocessing())
+
+
+def _pause(X, seconds):
+    time.sleep(seconds)
+    return X
+
+
+def paused_pipeline(estimator, seconds):
+    """Preprocessing, a pause of ``seconds`` at each transform, then ``estimator``: trials last
+    long enough to kill a worker in the middle of one."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(_preprocessing(), FunctionTransformer(_pause, kw_args={"seconds": seconds}), estimator)
+
+
+@pytest.fixture(scope="session")
+def slow_pipeline():
+    """``paused_pipeline`` with a 0.15 s pause (this module travels to the workers by value)."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    return functools.partial(paused_pipeline, seconds=0.15)
