@@ -42,7 +42,10 @@ def run_pipeline(config: PipelineConfig, *, echo: Echo = print) -> PipelineOutco
         )
         _copy_cleaning_report(data.run_id)
         mlflow.log_metrics({k: v for k, v in train.metrics.items() if "/" not in k})
-        ensemble = _build_ensemble(config, data.run_id, tune.run_id, echo) if config.ensemble else None
+        several_families = config.families is None or len(config.families) > 1
+        ensemble = None
+        if config.ensemble and several_families:
+            ensemble = _build_ensemble(config, data.run_id, tune.run_id, echo)
         candidate = train.model_version
         if ensemble is not None and ensemble.beats_best_member and ensemble.model_version:
             candidate = str(ensemble.model_version)
