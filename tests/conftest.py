@@ -174,3 +174,45 @@ def make_server_env():
     return server_env
 
 
+
+
+@contextlib.contextmanager
+def tracking_server(backend_store_uri: str, root: Path, *, timeout: float = 120.0) -> Iterator[str]:
+    """``mlflow server`` on 127.0.0.1 and a free port, artifacts proxied into ``root``; yields its URL.
+
+    The venv's bin goes first on PATH (mlflow server starts uvicorn by bare name); the server's
+    process group is stopped by its pid at the end, also when it fails to come up.
+    """
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    port = free_port()
+    log_path = root / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+             "--backend-store-uri", backend_store_uri, "--artifacts-destination", str(root / "artifacts"),
+             "--workers", "1"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not start: {log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def start_tracking_server():
+    """``start_tracking_server(backend_store_uri, root)``: the :func:`tracking_server` context manager."""
+    return tracking_server

@@ -15,13 +15,11 @@ import functools
 import glob
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -157,54 +155,13 @@ def optuna_postgres(make_database) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_mlflow_server(make_database, tmp_path_factory) -> str:
+def postgres_mlflow_server(make_database, tmp_path_factory, start_tracking_server) -> str:
     """``mlflow server`` on 127.0.0.1 (free port) with a PostgreSQL backend store and proxied
     artifacts in a directory; yields its URL, stops its process group at the end."""
     backend = driver_url(make_database("mlflow"))
     root = tmp_path_factory.mktemp("pg-server")
-    bin_dir = str(Path(sys.executable).parent)  # mlflow server starts uvicorn by bare name
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        env.pop(key, None)
-    port = _free_port()
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen(
-        [str(Path(bin_dir) / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", backend, "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _stop_group(proc)
-            log.close()
-            pytest.fail(f"mlflow server on PostgreSQL did not start: {(root / 'server.log').read_text()[-3000:]}")
-        time.sleep(0.5)
-    try:
+    with start_tracking_server(backend, root, timeout=SERVER_START_SECONDS) as url:
         yield url
-    finally:
-        _stop_group(proc)
-        log.close()
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    """Stop the server we started: its process group, by its pid."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
