@@ -25,15 +25,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mlflow_steward.evaluation._metric_frame import (
-    STATUS_TOO_SMALL,
-    STATUS_UNDEFINED,
-    defined_value,
-    metric_frame,
-    paired_metric_frame,
-    partition_strata,
-)
-from mlflow_steward.evaluation._metric_frame import slice_resamples as _engine_slice_resamples
 from mlflow_steward.exceptions import StewardGateError
 from mlflow_steward.registry._config import GateConfig, Threshold
 from mlflow_steward.registry._decision import (
@@ -54,8 +45,16 @@ from mlflow_steward.registry._format import fmt, fmt_interval, fmt_p
 Masks = Mapping[tuple[str, str], np.ndarray]
 _LISTED = 5
 
-#: Stratify the whole-test-set bootstrap by the first slice column that partitions the rows.
-strata_from_masks = partition_strata
+# The engine (evaluation._metric_frame) loads pandas: imported on use, so that importing the
+# registry stays light.
+
+
+def strata_from_masks(masks: Masks, n: int) -> np.ndarray | None:
+    """Strata of the whole-test-set bootstrap: the first slice column that partitions the rows
+    (see :func:`mlflow_steward.evaluation._metric_frame.partition_strata`)."""
+    from mlflow_steward.evaluation._metric_frame import partition_strata
+
+    return partition_strata(masks, n)
 
 
 def metric_def(metric: str) -> Any:
@@ -66,6 +65,8 @@ def metric_def(metric: str) -> Any:
 
 def point(metric: str, y: np.ndarray, pred: np.ndarray) -> float | None:
     """The metric's value, or None when it is undefined on these rows."""
+    from mlflow_steward.evaluation._metric_frame import defined_value
+
     return defined_value(metric, y, pred)
 
 
@@ -83,7 +84,9 @@ def _worse_amount(difference: float, greater_is_better: bool) -> float:
 def slice_resamples(config: GateConfig, n_tested: int) -> int:
     """Resamples per slice bootstrap: at least ``4 m / alpha`` for ``m`` tested slices (see
     :func:`mlflow_steward.evaluation._metric_frame.slice_resamples`)."""
-    return _engine_slice_resamples(config.n_resamples, n_tested, config.alpha)
+    from mlflow_steward.evaluation._metric_frame import slice_resamples as engine_slice_resamples
+
+    return engine_slice_resamples(config.n_resamples, n_tested, config.alpha)
 
 
 def _engine_options(config: GateConfig) -> dict[str, Any]:
@@ -101,6 +104,8 @@ def compare(
     config: GateConfig,
 ) -> tuple[list[GateRow], list[Check]]:
     """Rows (overall first, then slices) and the overall and slice checks, challenger vs champion."""
+    from mlflow_steward.evaluation._metric_frame import STATUS_TOO_SMALL, STATUS_UNDEFINED, paired_metric_frame
+
     greater = bool(metric_def(metric).greater_is_better)
     paired = paired_metric_frame(
         metric, y, new, old, masks, strata=strata_from_masks(masks, len(y)), **_engine_options(config)
@@ -193,6 +198,8 @@ def first_candidate(
     ``predictions`` maps each metric name (the gate metric and every threshold metric) to the
     challenger's predictions suited to it (labels or probabilities).
     """
+    from mlflow_steward.evaluation._metric_frame import metric_frame
+
     measured = metric_frame(
         [t.metric for t in thresholds], y, predictions, strata=strata_from_masks(masks, len(y)),
         method="percentile", **_engine_options(config),
