@@ -229,3 +229,17 @@ def server_store(mlflow_server, monkeypatch, tmp_path) -> str:
     yield mlflow_server
     while mlflow.active_run() is not None:
         mlflow.end_run()
+
+
+@pytest.fixture
+def register_split(housing_split, housing_models) -> Callable[..., Any]:
+    """``register_split("forest", train=..., test=..., record_training=False)``: like ``register`` with
+    the recorded training and test sets replaced (defaults: the session's split)."""
+
+    def _log(key: str, *, train: pd.DataFrame | None = None, test: pd.DataFrame | None = None,
+             record_training: bool = True) -> Any:
+        split = HousingSplit(housing_split.train if train is None else train,
+                             housing_split.test if test is None else test)
+        return log_and_register(split, housing_models[key], record_training=record_training)
+
+    return _log
