@@ -210,10 +210,14 @@ def test_stale_lock_is_taken_over(with_production, aliases, fast_gate):
     stale = {"token": "b" * 32, "owner": "crashed@host pid 1", "purpose": "promote version 9",
              "acquired": now - 1000, "expires": now - 880}
     _client().set_registered_model_tag(MODEL, names.TAG_LOCK, json.dumps(stale))
-    assert "lock expired" in status(MODEL).notes[0]
+    assert "lock stale (its lease expired at" in status(MODEL).notes[0]
     decision = promote(MODEL, 2, config=fast_gate, lock_wait=0)
     assert decision.promoted and aliases()["production"] == "2"
     assert read_lock(_client(), MODEL) is None
+    broken = full_history(_client(), MODEL)[-2]  # recorded, then the promotion itself
+    assert broken.action == "break lock" and broken.run_id == decision.gate_run_id
+    assert broken.reason.startswith("took over the lock of crashed@host pid 1 (promote version 9): its lease expired at")
+    assert (broken.from_version, broken.to_version) == ("1", "1")  # production at the time
 
 
 def test_rollback_errors(with_production, aliases):
