@@ -263,8 +263,8 @@ def test_killed_promotion_leaves_previous_production_serving(with_production, al
     assert aliases()["production"] == "1"  # the kill came right before the alias write
     assert read_lock(_client(), MODEL) is not None  # left behind by the killed process
     report = status(MODEL)
-    assert any("does not match production" in n for n in report.notes)  # the entry that never took effect
-    time.sleep(2.5)  # the lease expires; the next promotion takes it over
-    decision = promote(MODEL, 2, config=fast_gate, lock_wait=0)
+    assert any(n.startswith("never took effect: history #2 promote 1 -> 2") for n in report.notes)
+    assert [e.to_version for e in report.history] == ["1"]
+    decision = promote(MODEL, 2, config=fast_gate, lock_wait=0)  # the dead owner's lock is broken
     assert decision.promoted and aliases()["production"] == "2"
     assert read_lock(_client(), MODEL) is None

@@ -9,9 +9,11 @@ All or nothing. The order is:
    see :mod:`._lock`); tidy up what killed operations left (unconfirmed history intents decided,
    orphaned gate runs closed, see :mod:`._housekeeping`); re-check that ``production`` still
    points where it did when we scored (else :class:`StewardRegistryError`, nothing changed);
-4. write the records: ``gate/decision.json``, the version's tags (``steward.promotion`` =
-   pending, then ``steward.gate``...) and description, and, for a promotion, the history *intent*
-   (tag + full ``gate/history.json``);
+4. write the records: ``gate/decision.json``; for a promotion the history *intent* (tag + full
+   ``gate/history.json``) and ``steward.promotion`` = pending; then the version's verdict tags
+   (``steward.gate``...) and description. So a version whose gate tag says passed always has a
+   history intent that the next operation decides (``steward.promotion`` = promoted or not
+   applied);
 5. verify the lock is still ours and ``production`` still unchanged, then move the alias: the one
    write that changes what serves;
 6. confirm: the history entry becomes ``confirmed``, ``steward.promotion`` = promoted,
@@ -165,10 +167,10 @@ def promote(
                     from_version=champion, to_version=version, by=whoami(),
                     reason=reason or decision.summary(), run_id=run_id, state=STATE_INTENT,
                 )
+                log_history(client, run_id, [*records, entry], names.ARTIFACT_GATE_HISTORY)
+                write_history(client, name, [*records, entry])  # the intent, before any version tag
                 set_promotion_tag(client, name, version, pending_text(entry))  # before the verdict
                 _write_version_records(client, mv, decision, reason)
-                log_history(client, run_id, [*records, entry], names.ARTIFACT_GATE_HISTORY)
-                write_history(client, name, [*records, entry])  # the intent
                 lock.verify()
                 recheck_production(client, name, champion, f"gating version {version}")
                 try:
