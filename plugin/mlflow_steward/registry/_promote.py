@@ -109,7 +109,9 @@ def promote(
 
     The challenger and the current ``production`` model are scored on the same test set: the one
     recorded on the challenger (``steward.test_data_uri`` + ``steward.dataset_spec``), or ``data``
-    (a CSV or Parquet path) with ``spec`` (a DatasetSpec or its JSON; default: the recorded spec).
+    (a CSV or Parquet path) with ``spec`` (a DatasetSpec or its JSON; default: the recorded spec),
+    and only on its rows neither model was trained on (see :mod:`._unseen`; too few of them is a
+    :class:`StewardGateError`).
     The decision rule is :class:`GateConfig`'s. Without a production model, the first candidate
     must meet ``config.thresholds`` on the conservative end of its intervals.
 
