@@ -1,0 +1,85 @@
+"""The Flask routes under ``/steward/``: parse the request, compute the page, render it. Read-only (GET)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from mlflow_steward.app import _compat, _pages, _views
+from mlflow_steward.app._config import AppConfig
+from mlflow_steward.app._html import STEWARD_ROOT, Links
+from mlflow_steward.exceptions import StewardError
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from mlflow import MlflowClient
+
+_logger = logging.getLogger(__name__)
+_HTML = "text/html; charset=utf-8"
+
+
+class _State:
+    """The client is made once per worker process, on the first request."""
+
+    client: MlflowClient | None = None
+
+
+def _client() -> MlflowClient:
+    if _State.client is None:
+        _State.client = _compat.server_client()
+    return _State.client
+
+
+def steward_path(prefix: str) -> Callable[[str], bool]:
+    root = f"{prefix}{STEWARD_ROOT}"
+    return lambda path: path == root or path.startswith(root + "/")
+
+
+def register_routes(flask_app: Flask, config: AppConfig) -> None:
+    """Add the pages to MLflow's Flask app (a blueprint at ``<static prefix>/steward``)."""
+    from flask import Blueprint, Response, redirect
+
+    links = Links(config.prefix)
+    blueprint = Blueprint("steward", __name__, url_prefix=f"{config.prefix}{STEWARD_ROOT}")
+
+    def access() -> _pages.Access:
+        if not config.auth:
+            return _pages.Access()
+        user = _compat.current_user()
+        if user is None:  # the guard runs first; never serve unauthenticated
+            raise PermissionError("no authenticated user")
+        return _pages.Access(user=user, can_read=_compat.model_read_predicate(user))
+
+    def respond(render: Callable[[_pages.Access], str]) -> Response:
+        try:
+            who = access()
+        except PermissionError:
+            return Response("authentication required", status=401, headers={"WWW-Authenticate": 'Basic realm="mlflow"'})
+        try:
+            return Response(render(who), mimetype="text/html", content_type=_HTML)
+        except _pages.PageNotFound as exc:
+            return Response(_views.render_error(404, str(exc), links, user=who.user), status=404, content_type=_HTML)
+        except StewardError as exc:
+            return Response(_views.render_error(400, str(exc), links, user=who.user), status=400, content_type=_HTML)
+
+    @blueprint.get("")
+    def root() -> Any:
+        return redirect(links.home())
+
+    @blueprint.get("/")
+    def models() -> Response:
+        return respond(lambda who: _views.render_models(_pages.models_page(_client(), who, config), links, user=who.user))
+
+    @blueprint.get("/models/<name>")
+    def model(name: str) -> Response:
+        return respond(lambda who: _views.render_model(_pages.model_page(_client(), name, who, config), links, user=who.user))
+
+    @blueprint.get("/models/<name>/gates/<run_id>")
+    def gate(name: str, run_id: str) -> Response:
+        return respond(lambda who: _views.render_gate(_pages.gate_page(_client(), name, run_id, who), links, user=who.user))
+
+    @blueprint.get("/datasets/<name>")
+    def dataset(name: str) -> Response:
+        return respond(lambda who: _views.render_dataset(_pages.dataset_page(_client(), name, who), links, user=who.user))
+
+    flask_app.register_blueprint(blueprint)
