@@ -80,14 +80,23 @@ def number(value: float | None) -> str:
 
 
 def interval(point: Point | None, *, signed: bool = False) -> str:
+    """``-810 [-1,710, 90]``: the value and its interval with one precision (set by the largest)."""
     if point is None:
         return "–"
-    head = number(point.value)
-    if signed and point.value > 0:
-        head = "+" + head
+    values = [v for v in (point.value, point.low, point.high) if v is not None and math.isfinite(v)]
+    if not values or not math.isfinite(point.value):
+        return number(point.value)
+    scale = max(abs(v) for v in values) or 1.0
+    digits = min(6, max(0, 3 - math.floor(math.log10(scale))))
+
+    def fmt(v: float, sign: bool = False) -> str:
+        text = f"{v:,.{digits}f}"
+        return "+" + text if sign and v > 0 else text
+
+    head = fmt(point.value, signed)
     if point.low is None or point.high is None:
         return head
-    return f"{head} [{number(point.low)}, {number(point.high)}]"
+    return f"{head} [{fmt(point.low)}, {fmt(point.high)}]"
 
 
 def p_value(p: float | None) -> str:
@@ -158,9 +167,9 @@ a{color:#0969da}
 .empty{color:#57606a;font-style:italic;margin:4px 0}
 .notes{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 14px}
 ol.timeline{list-style:none;padding:0;margin:8px 0}
-ol.timeline li{border-left:3px solid #d0d7de;padding:4px 0 8px 14px;margin-left:6px;position:relative}
-ol.timeline li:before{content:"";position:absolute;left:-7px;top:9px;width:11px;height:11px;border-radius:50%;background:#0b3d5c}
-ol.timeline .meta{color:#57606a;font-size:12px}
+ol.timeline li{border-left:3px solid #d0d7de;padding:3px 0 3px 14px;margin-left:6px;position:relative}
+ol.timeline li:before{content:"";position:absolute;left:-7px;top:8px;width:11px;height:11px;border-radius:50%;background:#0b3d5c}
+ol.timeline .meta{color:#57606a;font-size:12px}ol.timeline .reason{color:#24292f}
 .gate{border-top:1px solid #e6e9ec;padding-top:10px;margin-top:12px}
 ul.checks{margin:4px 0 8px;padding-left:18px}ul.checks .ok{color:#116329}ul.checks .fail{color:#a40e26}
 .charts{display:flex;flex-wrap:wrap;gap:10px}
@@ -180,7 +189,7 @@ def layout(title: str, body: str, links: Links, *, user: str | None = None) -> s
     who = f'<span class="user">signed in as {esc(user)}</span>' if user else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
         f"<title>{esc(title)} · steward</title><style>{CSS}</style></head><body>"
         f'<header>{a(links.home(), "steward", "brand")}<nav>{a(links.home(), "Models")}'
         f'{a(links.mlflow(), "MLflow")}</nav>{who}</header>'

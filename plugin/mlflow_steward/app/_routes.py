@@ -18,16 +18,16 @@ _logger = logging.getLogger(__name__)
 _HTML = "text/html; charset=utf-8"
 
 
-class _State:
-    """The client is made once per worker process, on the first request."""
+def _lazy_client() -> Callable[[], MlflowClient]:
+    """The app's MlflowClient, made on the first request (after MLflow configured the worker)."""
+    made: list[MlflowClient] = []
 
-    client: MlflowClient | None = None
+    def client() -> MlflowClient:
+        if not made:
+            made.append(_compat.server_client())
+        return made[0]
 
-
-def _client() -> MlflowClient:
-    if _State.client is None:
-        _State.client = _compat.server_client()
-    return _State.client
+    return client
 
 
 def steward_path(prefix: str) -> Callable[[str], bool]:
@@ -40,6 +40,7 @@ def register_routes(flask_app: Flask, config: AppConfig) -> None:
     from flask import Blueprint, Response, redirect
 
     links = Links(config.prefix)
+    _client = _lazy_client()
     blueprint = Blueprint("steward", __name__, url_prefix=f"{config.prefix}{STEWARD_ROOT}")
 
     def access() -> _pages.Access:

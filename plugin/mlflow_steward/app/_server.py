@@ -21,6 +21,9 @@ def create_app(app: Flask | None = None) -> Any:
     pages list only the models the user may read. Returns what the running server expects: the
     FastAPI wrapper under uvicorn (MLflow's default), the Flask app under gunicorn or waitress.
     """
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in the server's log
     config = AppConfig.from_env()
     flask_app = app if app is not None else _compat.mlflow_flask_app()
     register_routes(flask_app, config)

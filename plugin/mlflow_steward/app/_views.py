@@ -41,6 +41,7 @@ NO_MOVES = "production has never moved (no promotion recorded)"
 NO_GATES = "no gate decisions yet"
 _ACTION_WORD = {"promote": "promote", "force": "forced", "rollback": "rollback"}
 _WINDOWS_LISTED = 20
+_MOVES_SHOWN = 15
 
 
 # --- the models list -------------------------------------------------------------------------------
@@ -152,8 +153,13 @@ def _history(page: ModelPage, links: Links) -> str:
     if not page.moves:
         return empty(NO_MOVES)
     chart = _production_chart(page.moves)
-    items = "".join(_move_item(m, page.name, links) for m in page.moves)
-    return f'<div class="charts">{chart}</div><ol class="timeline">{items}</ol>'
+    older, recent = page.moves[:-_MOVES_SHOWN], page.moves[-_MOVES_SHOWN:]
+    folded = ""
+    if older:
+        items = "".join(_move_item(m, page.name, links) for m in older)
+        folded = f'<details><summary>{len(older)} earlier moves</summary><ol class="timeline">{items}</ol></details>'
+    items = "".join(_move_item(m, page.name, links) for m in recent)
+    return f'<div class="charts">{chart}</div>{folded}<ol class="timeline">{items}</ol>'
 
 
 def _production_chart(moves: Sequence[Move]) -> str:
@@ -184,10 +190,10 @@ def _move_item(move: Move, name: str, links: Links) -> str:
     run = f" · {a(links.mlflow_run(move.run_id), 'run')}" if move.run_id else ""
     action = _ACTION_WORD.get(move.action, move.action)
     return (
-        f'<li class="move" data-seq="{move.seq}">{badge(action)} <strong>#{move.seq}</strong> '
-        f'{start} → {a(links.mlflow_version(name, move.to_version), f"v{move.to_version}")}'
-        f'<div class="meta">{esc(when_iso(move.at))} · by {esc(move.by or "–")}{run}</div>'
-        f'<div class="reason">{esc(move.reason)}</div></li>'
+        f'<li class="move" data-seq="{move.seq}" data-action="{esc(action)}">{badge(action)} <strong>#{move.seq}</strong> '
+        f'{start} → {a(links.mlflow_version(name, move.to_version), f"v{move.to_version}")} '
+        f'<span class="reason">{esc(move.reason)}</span>'
+        f'<span class="meta"> · {esc(when_iso(move.at))} · by {esc(move.by or "–")}{run}</span></li>'
     )
 
 
