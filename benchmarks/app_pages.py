@@ -127,8 +127,10 @@ def build_store(root: Path, *, versions: int = 200, windows: int = 1000, small_m
                                 "run_id": run_id})
                 production = target
                 last_move_run = run_id
-            if passed or history[-1]["run_id"] == run_id:
-                client.log_text(run_id, json.dumps(history), names.ARTIFACT_GATE_HISTORY)
+            if history and history[-1]["run_id"] == run_id:  # the move's run keeps the full history
+                rolled = history[-1]["action"] == "rollback"
+                client.log_text(run_id, json.dumps(history),
+                                names.ARTIFACT_ROLLBACK_HISTORY if rolled else names.ARTIFACT_GATE_HISTORY)
             client.set_terminated(run_id, "FINISHED", end_time=int(at * 1000) + 5000)
         if name == MODEL:
             kept = list(history)

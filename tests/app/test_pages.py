@@ -3,6 +3,8 @@ Flask's test client. The views on hand-made records are in ``test_views.py``."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from mlflow_steward import names
@@ -118,3 +120,22 @@ def test_routes_through_flask_test_client(client):
     assert missing.status_code == 404 and "no registered model" in missing.get_data(as_text=True)
     assert "no dataset versions yet" in web.get("/steward/datasets/housing").get_data(as_text=True)
     assert web.post("/steward/").status_code == 405  # read-only
+
+
+def test_window_cache_reads_each_finished_run_once(client, monitor_runs, monkeypatch):
+    from mlflow_steward.app import _monitor_source as source
+
+    cache = source.WindowCache()
+    monitor_runs(client, MODEL, "1", windows=3)
+    looks = []
+    real = source._runs
+    monkeypatch.setattr(source, "_runs", lambda *a, **k: looks.append(k) or real(*a, **k))
+    assert len(cache.windows(client, MODEL, max_windows=100)) == 3
+    later = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+    monitor_runs(client, MODEL, "1", windows=2, drift_at=1, start=later)
+    windows = cache.windows(client, MODEL, max_windows=100)
+    assert [w.state for w in windows] == ["healthy"] * 4 + ["drift"]  # oldest first, the new ones added
+    assert looks[0].get("finished_since_ms") is None and looks[1]["finished_since_ms"] > 0  # one full, one incremental
+    assert windows == source.read_windows(client, MODEL, max_windows=100)
+    assert cache.latest(client, MODEL) == windows[-1]
+    assert len(cache.windows(client, MODEL, max_windows=2)) == 2

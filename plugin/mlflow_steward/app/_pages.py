@@ -40,8 +40,13 @@ class Access:
     can_read: Callable[[Any], bool] = _everyone
 
 
-def models_page(client: MlflowClient, access: Access = Access(), config: AppConfig = AppConfig()) -> ModelsPage:
-    """Every readable model: production and staging with key metric, last gate, last monitor state."""
+def models_page(
+    client: MlflowClient, access: Access = Access(), config: AppConfig = AppConfig(),
+    *, windows: monitor.WindowCache | None = None,
+) -> ModelsPage:
+    """Every readable model: production and staging with key metric, last gate, last monitor state.
+
+    ``windows``: the server's cache of monitor windows (None: read them from the store)."""
     found = registry.registered_models(client)
     readable = [m for m in found if access.can_read(m)]
     experiments = registry.experiment_ids(client) if readable else []
@@ -59,7 +64,7 @@ def models_page(client: MlflowClient, access: Access = Access(), config: AppConf
                 production=production,
                 staging=staging,
                 last_gate=registry.gate_summary(last[0]) if last else None,
-                monitor=monitor.latest_window(client, model.name),
+                monitor=windows.latest(client, model.name) if windows else monitor.latest_window(client, model.name),
                 updated=(model.last_updated_timestamp or 0) / 1000.0,
             )
         )
@@ -81,9 +86,12 @@ def _readable_model(client: MlflowClient, name: str, access: Access) -> Any:
 
 
 def model_page(
-    client: MlflowClient, name: str, access: Access = Access(), config: AppConfig = AppConfig()
+    client: MlflowClient, name: str, access: Access = Access(), config: AppConfig = AppConfig(),
+    *, windows: monitor.WindowCache | None = None,
 ) -> ModelPage:
-    """Versions, production moves, gate decisions (the newest in full), monitor windows, datasets."""
+    """Versions, production moves, gate decisions (the newest in full), monitor windows, datasets.
+
+    ``windows``: the server's cache of monitor windows (None: read them from the store)."""
     _readable_model(client, name, access)
     report = registry.registry_status(client, name)
     versions = registry.version_rows(report)
@@ -103,7 +111,8 @@ def model_page(
         moves=registry.moves(report),
         gates=gates,
         gate_details=tuple(registry.gate_detail(client, r) for r in decided),
-        windows=monitor.read_windows(client, name, max_windows=config.max_monitor_windows),
+        windows=(windows.windows(client, name, max_windows=config.max_monitor_windows) if windows
+                 else monitor.read_windows(client, name, max_windows=config.max_monitor_windows)),
         datasets=datasets.versions_for_model(client, versions),
         notes=report.notes,
         test_values=registry.test_values(versions, report.production),

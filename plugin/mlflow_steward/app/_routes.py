@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from mlflow_steward.app import _compat, _pages, _views
 from mlflow_steward.app._config import AppConfig
 from mlflow_steward.app._html import STEWARD_ROOT, Links
+from mlflow_steward.app._monitor_source import WindowCache
 from mlflow_steward.exceptions import StewardError
 
 if TYPE_CHECKING:
@@ -35,12 +36,16 @@ def steward_path(prefix: str) -> Callable[[str], bool]:
     return lambda path: path == root or path.startswith(root + "/")
 
 
-def register_routes(flask_app: Flask, config: AppConfig) -> None:
-    """Add the pages to MLflow's Flask app (a blueprint at ``<static prefix>/steward``)."""
+def register_routes(flask_app: Flask, config: AppConfig) -> Callable[[], None]:
+    """Add the pages to MLflow's Flask app (a blueprint at ``<static prefix>/steward``).
+
+    Returns ``warm()``: reads every model's monitor windows into the cache (the server runs it in
+    a background thread at start, so the first page view does not pay for it)."""
     from flask import Blueprint, Response, redirect
 
     links = Links(config.prefix)
     _client = _lazy_client()
+    windows = WindowCache()
     blueprint = Blueprint("steward", __name__, url_prefix=f"{config.prefix}{STEWARD_ROOT}")
 
     def access() -> _pages.Access:
@@ -69,11 +74,11 @@ def register_routes(flask_app: Flask, config: AppConfig) -> None:
 
     @blueprint.get("/")
     def models() -> Response:
-        return respond(lambda who: _views.render_models(_pages.models_page(_client(), who, config), links, user=who.user))
+        return respond(lambda who: _views.render_models(_pages.models_page(_client(), who, config, windows=windows), links, user=who.user))
 
     @blueprint.get("/models/<name>")
     def model(name: str) -> Response:
-        return respond(lambda who: _views.render_model(_pages.model_page(_client(), name, who, config), links, user=who.user))
+        return respond(lambda who: _views.render_model(_pages.model_page(_client(), name, who, config, windows=windows), links, user=who.user))
 
     @blueprint.get("/models/<name>/gates/<run_id>")
     def gate(name: str, run_id: str) -> Response:
@@ -84,3 +89,15 @@ def register_routes(flask_app: Flask, config: AppConfig) -> None:
         return respond(lambda who: _views.render_dataset(_pages.dataset_page(_client(), name, who), links, user=who.user))
 
     flask_app.register_blueprint(blueprint)
+
+    def warm() -> None:
+        from mlflow_steward.app._registry_source import registered_models
+
+        try:
+            client = _client()
+            for found in registered_models(client):
+                windows.windows(client, found.name, max_windows=config.max_monitor_windows)
+        except Exception as exc:  # a page read later says what is wrong; warming is only a head start
+            _logger.warning("steward pages: could not pre-read monitor windows: %s", exc)
+
+    return warm

@@ -26,7 +26,10 @@ def create_app(app: Flask | None = None) -> Any:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in the server's log
     config = AppConfig.from_env()
     flask_app = app if app is not None else _compat.mlflow_flask_app()
-    register_routes(flask_app, config)
+    warm = register_routes(flask_app, config)
+    import threading
+
+    threading.Thread(target=warm, name="steward-warm-monitor-windows", daemon=True).start()
     if config.auth:
         return _compat.compose_basic_auth(flask_app, steward_path(config.prefix))
     return _compat.serve(flask_app)
