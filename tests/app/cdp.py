@@ -30,7 +30,7 @@ def _registry_browser_helpers() -> Any:
     """``tests/registry/test_ui_browser.py`` (its ``_chromium()`` and ``CHROMIUM_FLAGS``)."""
     spec = importlib.util.spec_from_file_location("_steward_ui_browser_helpers", _UI_TEST)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[name] = module  # dataclasses look their module up there
+    sys.modules[spec.name] = module  # type: ignore[union-attr]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
