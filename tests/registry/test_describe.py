@@ -57,11 +57,12 @@ def test_first_candidate_description_counts_uncompared_slices():
         for i in range(40)
     ]
     decision = GateDecision("my model", "1", None, "regression", "rmse", False,
-                            (Check("thresholds", True, "r2 >= 0 met"),), tuple(rows), n_rows=4128)
+                            (Check("thresholds", True, "r2 0.63 [0.53, 0.70] meets r2 >= 0"),), tuple(rows), n_rows=4128)
     text = gate_markdown(decision)
     assert len(_table_lines(text)) == 2  # header + overall: no "not compared" rows
     assert "Other slices: 37 not compared, 3 too small." in text
     assert "(/steward/models/my%20model)" in text
+    assert r"r2 0.63 \[0.53, 0.70\] meets" in text  # an interval, not a Markdown link
     assert len(text) < 1000
 
 

@@ -64,6 +64,8 @@ def fmt_number(value: float) -> str:
 
 def _fmt_time(seconds: float, span: float) -> str:
     moment = _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
+    if span < 2 * 3600:
+        return moment.strftime("%H:%M:%S")
     return moment.strftime("%m-%d %H:%M" if span < 3 * 86400 else "%Y-%m-%d")
 
 

@@ -147,7 +147,7 @@ def gate_markdown(
                      f"The gate alone would have **{gate_said}** this version."]
     elif reason:
         head += ["", f"Reason given: {reason}"]
-    head += [""] + [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" for c in decision.checks]
+    head += [""] + [f"- {'✓' if c.passed else '✗'} **{c.name}**: {_plain(c.detail)}" for c in decision.checks]
 
     rows = sorted(decision.rows, key=_row_rank)
     notable = [r for r in rows if r.column == OVERALL or r.verdict not in _QUIET]
@@ -172,6 +172,11 @@ def gate_markdown(
     if quiet:
         counts.append(f"Other slices: {_quiet_counts(quiet)}.")
     return "\n".join(head + table + ([""] + [" ".join(counts)] if counts else []) + footer)
+
+
+def _plain(text: str) -> str:
+    """Text shown as is: an interval ``[low, high]`` must not turn into a Markdown link."""
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def _level(decision: GateDecision) -> str:
