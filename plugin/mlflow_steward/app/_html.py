@@ -154,7 +154,7 @@ h1{font-size:22px;margin:6px 0 2px}h2{font-size:17px;margin:0 0 10px}h3{font-siz
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:14px 16px;margin:14px 0}
 table{border-collapse:collapse;width:100%;margin:4px 0 8px}
 th,td{border-bottom:1px solid #e6e9ec;padding:5px 9px;text-align:left;vertical-align:top}
-th{background:#f6f8fa;font-weight:600;white-space:nowrap}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f6f8fa;font-weight:600;white-space:nowrap}table.models td:first-child{white-space:nowrap}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 a{color:#0969da}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#eaeef2;color:#24292f}
 .badge.passed,.badge.healthy,.badge.promote,.badge.accepted,.badge.production{background:#dafbe1;color:#116329}

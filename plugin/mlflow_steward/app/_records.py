@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any
 
 # states of the last monitor window (issue 14's exit codes: 0 healthy, 3 drift, 4 performance)
 STATE_HEALTHY = "healthy"
@@ -253,16 +252,3 @@ def epoch(text: str | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
     return moment.timestamp()
-
-
-def as_dict(record: Any) -> Any:
-    """A page record as plain JSON-ready data (for ``?format=json`` and tests)."""
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(record):
-        return {k: as_dict(v) for k, v in asdict(record).items()}
-    if isinstance(record, dict):
-        return {("/".join(k) if isinstance(k, tuple) else k): as_dict(v) for k, v in record.items()}
-    if isinstance(record, (list, tuple)):
-        return [as_dict(v) for v in record]
-    return record

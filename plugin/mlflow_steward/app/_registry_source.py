@@ -27,7 +27,7 @@ from mlflow_steward.app._records import (
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import Run
-    from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+    from mlflow.entities.model_registry import RegisteredModel
 
     from mlflow_steward.registry import StatusReport
 
@@ -229,7 +229,3 @@ def test_values(versions: Iterable[VersionRow], version: str | None) -> dict[str
         return {}
     parsed = {k: parse_metric_text(v) for k, v in row.metrics.items()}
     return {k: p for k, p in parsed.items() if p is not None}
-
-
-def version_of(mv: ModelVersion) -> str:
-    return str(mv.version)

@@ -60,12 +60,13 @@ def render_models(page: ModelsPage, links: Links, *, user: str | None = None) ->
     body = ['<h1>Models</h1><p class="sub">Production and staging of every registered model, '
             "the last gate verdict and the last monitor state.</p>"]
     if rows:
-        body.append(table(["model", "production", "staging", "key metric (production)", "last gate", "monitor", "updated"],
-                          rows, css="models"))
+        listing = table(["model", "production", "staging", "key metric (production)", "last gate", "monitor", "updated"],
+                        rows, css="models")
     else:
-        body.append(empty("no registered models yet" if not page.hidden else "no registered model you may read"))
+        listing = empty("no registered models yet" if not page.hidden else "no registered model you may read")
     if page.hidden:
-        body.append(f'<p class="sub">{page.hidden} model(s) you may not read are not listed.</p>')
+        listing += f'<p class="sub">{page.hidden} model(s) you may not read are not listed.</p>'
+    body.append(section("Registered models", listing, anchor="models"))
     body.append(section("Datasets", _datasets_list(page, links), anchor="datasets"))
     return layout("Models", "".join(body), links, user=user)
 
