@@ -122,20 +122,25 @@ def test_routes_through_flask_test_client(client):
     assert web.post("/steward/").status_code == 405  # read-only
 
 
-def test_window_cache_reads_each_finished_run_once(client, monitor_runs, monkeypatch):
+def test_cache_reads_each_finished_run_once(client, monitor_runs, monkeypatch):
     from mlflow_steward.app import _monitor_source as source
+    from mlflow_steward.app._cache import ServerCache
 
-    cache = source.WindowCache()
+    cache = ServerCache()
     monitor_runs(client, MODEL, "1", windows=3)
     looks = []
     real = source._runs
-    monkeypatch.setattr(source, "_runs", lambda *a, **k: looks.append(k) or real(*a, **k))
-    assert len(cache.windows(client, MODEL, max_windows=100)) == 3
+    monkeypatch.setattr(source, "_runs", lambda *a, **k: looks.append(a[3:]) or real(*a, **k))
+    assert len(source.read_windows(client, MODEL, max_windows=100, cache=cache.windows)) == 3
     later = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
     monitor_runs(client, MODEL, "1", windows=2, drift_at=1, start=later)
-    windows = cache.windows(client, MODEL, max_windows=100)
+    windows = source.read_windows(client, MODEL, max_windows=100, cache=cache.windows)
     assert [w.state for w in windows] == ["healthy"] * 4 + ["drift"]  # oldest first, the new ones added
-    assert looks[0].get("finished_since_ms") is None and looks[1]["finished_since_ms"] > 0  # one full, one incremental
+    assert looks[0] == (None,) and looks[1][0] > 0  # one full search, then one for runs ended since
     assert windows == source.read_windows(client, MODEL, max_windows=100)
-    assert cache.latest(client, MODEL) == windows[-1]
-    assert len(cache.windows(client, MODEL, max_windows=2)) == 2
+    assert source.latest_window(client, MODEL, cache.windows) == windows[-1]
+    assert len(source.read_windows(client, MODEL, max_windows=2, cache=cache.windows)) == 2
+
+    page = model_page(client, MODEL, cache=cache)  # gate runs cached too: the same page either way
+    assert page == model_page(client, MODEL)
+    assert cache.gates.seen(MODEL) and models_page(client, cache=cache) == models_page(client)

@@ -128,11 +128,51 @@ def local_artifact_uri(artifact_uri: str) -> str:
     return f"{destination.rstrip('/')}/{urlparse(artifact_uri).path.lstrip('/')}"
 
 
+class _ArtifactMemo:
+    """Small artifacts already read (a gate decision, a history), by (run or root, path): the
+    records our pages read are written once, when their run is made, and never rewritten."""
+
+    def __init__(self, size: int = 256, largest: int = 1 << 20):
+        import collections
+        import threading
+
+        self.size, self.largest = size, largest
+        self._items: collections.OrderedDict[tuple[str, str], bytes] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> bytes | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple[str, str], data: bytes) -> None:
+        if len(data) > self.largest:
+            return
+        with self._lock:
+            self._items[key] = data
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_MEMO = _ArtifactMemo()
+
+
 def read_artifact_text(client: MlflowClient, artifact_uri: str, path: str) -> str:
-    """The text of artifact ``path`` of the run whose artifact root is ``artifact_uri``.
+    """The text of artifact ``path`` of the run whose artifact root is ``artifact_uri`` (memoised).
 
     Local roots (``file:`` or a path, also behind ``mlflow-artifacts:`` inside the server) are read
     in place; others are downloaded to a temporary directory."""
+    cached = _MEMO.get((artifact_uri, path))
+    if cached is not None:
+        return cached.decode("utf-8")
+    text = _read_artifact_text(client, artifact_uri, path)
+    _MEMO.put((artifact_uri, path), text.encode("utf-8"))
+    return text
+
+
+def _read_artifact_text(client: MlflowClient, artifact_uri: str, path: str) -> str:
     import tempfile
     from pathlib import Path
 
@@ -163,6 +203,20 @@ def _server_client_class() -> type:
         """``download_artifacts`` also works inside the server for proxied (``mlflow-artifacts:``) runs."""
 
         def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+            from pathlib import Path
+
+            cached = _MEMO.get((run_id, path))
+            if cached is not None and dst_path is not None:  # a file read before (e.g. a history)
+                local = Path(dst_path) / path
+                local.parent.mkdir(parents=True, exist_ok=True)
+                local.write_bytes(cached)
+                return str(local)
+            local = self._download(run_id, path, dst_path)
+            if Path(local).is_file():
+                _MEMO.put((run_id, path), Path(local).read_bytes())
+            return local
+
+        def _download(self, run_id: str, path: str, dst_path: str | None) -> str:
             artifact_uri = self.get_run(run_id).info.artifact_uri
             if artifact_uri.startswith("mlflow-artifacts:") and os.environ.get(ARTIFACTS_DESTINATION_ENV):
                 import mlflow.artifacts

@@ -16,16 +16,11 @@ This module is the only place that knows that layout: when the monitor writes ot
 :func:`window_from_run` (and the constants) and nothing else. Windows are read with one bounded
 ``search_runs`` (newest first), never one call per run.
 
-A window's run is written once and finished, so the server keeps the windows it has read
-(:class:`WindowCache`): after the first read of a model, a page asks the store only for runs that
-finished since its last look. That matters because ``search_runs`` turns every metric of every run
-into an object: 1,000 windows of 80 metrics cost seconds, a handful of new ones milliseconds.
+A window's run is written once, so the server keeps the windows it has read (``_cache``).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import TYPE_CHECKING
 
 from mlflow_steward import names
@@ -34,6 +29,8 @@ from mlflow_steward.app._records import MonitorWindow, Point, epoch
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import Run
+
+    from mlflow_steward.app._cache import RunCache
 
 MONITOR_EXPERIMENT = "steward-monitoring/{name}"
 STEP_MONITOR = "monitor"
@@ -44,22 +41,21 @@ DRIFT_PREFIX = "drift/"
 LIVE_PREFIX = "live/"
 ALARM_SUFFIX = "_alarm"
 LABELS_METRIC = "live/n_labels"
-_INCREMENT = 5000  # runs fetched by one incremental look
 
 
 def experiment_name(model: str) -> str:
     return MONITOR_EXPERIMENT.format(name=model)
 
 
-def _runs(client: MlflowClient, model: str, max_results: int, *, finished_since_ms: int | None = None) -> list[Run]:
+def _runs(client: MlflowClient, model: str, max_results: int, ended_since_ms: int | None = None) -> list[Run]:
     from mlflow_steward.app._registry_source import quote
 
     experiment = client.get_experiment_by_name(experiment_name(model))
     if experiment is None or max_results <= 0:
         return []
     where = f"tags.`{names.TAG_MODEL_NAME}` = '{quote(model)}'"
-    if finished_since_ms is not None:
-        where += f" AND attributes.status = 'FINISHED' AND attributes.end_time >= {int(finished_since_ms)}"
+    if ended_since_ms is not None:
+        where += f" AND attributes.end_time >= {int(ended_since_ms)}"
     return list(
         client.search_runs(
             experiment_ids=[experiment.experiment_id],
@@ -70,15 +66,31 @@ def _runs(client: MlflowClient, model: str, max_results: int, *, finished_since_
     )
 
 
-def read_windows(client: MlflowClient, model: str, *, max_windows: int) -> tuple[MonitorWindow, ...]:
+def read_windows(
+    client: MlflowClient, model: str, *, max_windows: int, cache: RunCache | None = None
+) -> tuple[MonitorWindow, ...]:
     """The newest ``max_windows`` monitor windows of ``model``, oldest first (() when none)."""
-    windows = [window_from_run(run) for run in _runs(client, model, max_windows)]
+    if cache is None:
+        windows = [window_from_run(run) for run in _runs(client, model, max_windows)]
+    else:
+        windows = cache.get(model, lambda since, n: _runs(client, model, n, since), limit=max_windows)
     return tuple(sorted(windows, key=lambda w: w.end))
 
 
-def latest_window(client: MlflowClient, model: str) -> MonitorWindow | None:
-    runs = _runs(client, model, 1)
-    return window_from_run(runs[0]) if runs else None
+def latest_window(client: MlflowClient, model: str, cache: RunCache | None = None) -> MonitorWindow | None:
+    """The newest window (from the cache once the model was read in full there)."""
+    if cache is not None and cache.seen(model):
+        found = read_windows(client, model, max_windows=1, cache=cache)
+    else:
+        found = tuple(window_from_run(run) for run in _runs(client, model, 1))
+    return found[-1] if found else None
+
+
+def monitored_models(client: MlflowClient) -> list[str]:
+    """Names of the models that have a monitoring experiment (one search)."""
+    prefix = MONITOR_EXPERIMENT.format(name="")
+    found = client.search_experiments(filter_string=f"name LIKE '{prefix}%'", max_results=1000)
+    return [e.name[len(prefix):] for e in found if e.name.startswith(prefix)]
 
 
 def window_from_run(run: Run) -> MonitorWindow:
@@ -113,49 +125,3 @@ def window_from_run(run: Run) -> MonitorWindow:
         live=live,
         labels=None if labels is None else int(labels),
     )
-
-
-class WindowCache:
-    """Per model, the finished windows already read; each call adds those finished since the last.
-
-    ``overlap`` seconds of look-back cover clocks that differ between the monitor and the server
-    and runs that finished while the previous search ran. A run deleted later stays in the cache
-    until the server restarts. Thread-safe: one lock per model, so concurrent pages read once.
-    """
-
-    def __init__(self, *, overlap: float = 300.0, clock=time.time):
-        self.overlap = overlap
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._models: dict[str, tuple[threading.Lock, dict[str, MonitorWindow], list[float]]] = {}
-
-    def _entry(self, model: str):
-        with self._lock:
-            return self._models.setdefault(model, (threading.Lock(), {}, []))
-
-    def windows(self, client: MlflowClient, model: str, *, max_windows: int) -> tuple[MonitorWindow, ...]:
-        """Like :func:`read_windows` (newest ``max_windows``, oldest first), from the cache."""
-        lock, known, checked = self._entry(model)
-        with lock:
-            now = self._clock()
-            if not checked:
-                runs = _runs(client, model, max_windows)
-            else:
-                since = (checked[0] - self.overlap) * 1000
-                runs = _runs(client, model, _INCREMENT, finished_since_ms=since)
-                if len(runs) >= _INCREMENT:  # more finished meanwhile than one look takes: read afresh
-                    known.clear()
-                    runs = _runs(client, model, max_windows)
-            for run in runs:
-                if run.info.status == "FINISHED" or not checked:
-                    known[run.info.run_id] = window_from_run(run)
-            checked[:] = [now]
-            newest = sorted(known.values(), key=lambda w: w.end)[-max_windows:] if max_windows > 0 else []
-            return tuple(newest)
-
-    def latest(self, client: MlflowClient, model: str) -> MonitorWindow | None:
-        lock, known, checked = self._entry(model)
-        if not checked:  # never read in full: one run is enough for the list
-            return latest_window(client, model)
-        found = self.windows(client, model, max_windows=1)
-        return found[-1] if found else None

@@ -13,6 +13,7 @@ from mlflow_steward import names
 from mlflow_steward.app import _dataset_source as datasets
 from mlflow_steward.app import _monitor_source as monitor
 from mlflow_steward.app import _registry_source as registry
+from mlflow_steward.app._cache import ServerCache
 from mlflow_steward.app._config import AppConfig
 from mlflow_steward.app._records import DatasetPage, GatePage, ModelPage, ModelsPage, ModelSummary
 from mlflow_steward.exceptions import StewardError
@@ -42,11 +43,11 @@ class Access:
 
 def models_page(
     client: MlflowClient, access: Access = Access(), config: AppConfig = AppConfig(),
-    *, windows: monitor.WindowCache | None = None,
+    *, cache: ServerCache | None = None,
 ) -> ModelsPage:
     """Every readable model: production and staging with key metric, last gate, last monitor state.
 
-    ``windows``: the server's cache of monitor windows (None: read them from the store)."""
+    ``cache``: the server worker's cache of finished runs (None: read everything from the store)."""
     found = registry.registered_models(client)
     readable = [m for m in found if access.can_read(m)]
     experiments = registry.experiment_ids(client) if readable else []
@@ -57,14 +58,17 @@ def models_page(
         staging = registry.version_brief(
             client, model.name, aliases.get(names.ALIAS_STAGING), production.metric if production else None
         )
-        last = registry.gate_runs(client, model.name, experiments, max_results=1)
+        if cache is not None and cache.gates.seen(model.name):
+            last = registry.gate_runs(client, model.name, experiments, max_results=1, cache=cache.gates)
+        else:
+            last = registry.gate_runs(client, model.name, experiments, max_results=1)
         summaries.append(
             ModelSummary(
                 name=model.name,
                 production=production,
                 staging=staging,
                 last_gate=registry.gate_summary(last[0]) if last else None,
-                monitor=windows.latest(client, model.name) if windows else monitor.latest_window(client, model.name),
+                monitor=monitor.latest_window(client, model.name, cache.windows if cache else None),
                 updated=(model.last_updated_timestamp or 0) / 1000.0,
             )
         )
@@ -87,17 +91,18 @@ def _readable_model(client: MlflowClient, name: str, access: Access) -> Any:
 
 def model_page(
     client: MlflowClient, name: str, access: Access = Access(), config: AppConfig = AppConfig(),
-    *, windows: monitor.WindowCache | None = None,
+    *, cache: ServerCache | None = None,
 ) -> ModelPage:
     """Versions, production moves, gate decisions (the newest in full), monitor windows, datasets.
 
-    ``windows``: the server's cache of monitor windows (None: read them from the store)."""
+    ``cache``: the server worker's cache of finished runs (None: read everything from the store)."""
     _readable_model(client, name, access)
     report = registry.registry_status(client, name)
     versions = registry.version_rows(report)
     newest = versions[0].version if versions else None
     task = registry.task_of(client, name, report.production or newest)
-    runs = registry.gate_runs(client, name, registry.experiment_ids(client), max_results=config.max_gate_runs)
+    runs = registry.gate_runs(client, name, registry.experiment_ids(client), max_results=config.max_gate_runs,
+                              cache=cache.gates if cache else None)
     gates = tuple(registry.gate_summary(r) for r in runs)
     key = next((g.metric for g in gates if g.metric), "") or registry.key_metric(task)
     decided = [r for r in runs if r.data.tags.get(names.TAG_GATE)][: config.gate_details]
@@ -111,8 +116,8 @@ def model_page(
         moves=registry.moves(report),
         gates=gates,
         gate_details=tuple(registry.gate_detail(client, r) for r in decided),
-        windows=(windows.windows(client, name, max_windows=config.max_monitor_windows) if windows
-                 else monitor.read_windows(client, name, max_windows=config.max_monitor_windows)),
+        windows=monitor.read_windows(client, name, max_windows=config.max_monitor_windows,
+                                     cache=cache.windows if cache else None),
         datasets=datasets.versions_for_model(client, versions),
         notes=report.notes,
         test_values=registry.test_values(versions, report.production),

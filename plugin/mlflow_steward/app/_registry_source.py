@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.entities.model_registry import RegisteredModel
 
+    from mlflow_steward.app._cache import RunCache
     from mlflow_steward.registry import StatusReport
 
 _logger = logging.getLogger(__name__)
@@ -101,19 +102,23 @@ def task_of(client: MlflowClient, name: str, version: str | None) -> str:
     return (client.get_model_version(name, str(version)).tags or {}).get(names.TAG_TASK, "")
 
 
-def gate_runs(client: MlflowClient, name: str, experiments: list[str], *, max_results: int) -> list[Run]:
+def gate_runs(
+    client: MlflowClient, name: str, experiments: list[str], *, max_results: int, cache: RunCache | None = None
+) -> list[Run]:
     """Gate runs of model ``name``, newest first (one search over the given experiments)."""
     if not experiments or max_results <= 0:
         return []
-    return list(
-        client.search_runs(
-            experiment_ids=experiments,
-            filter_string=f"tags.`{names.TAG_STEP}` = '{names.STEP_GATE}' "
-            f"AND tags.`{names.TAG_MODEL_NAME}` = '{quote(name)}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=max_results,
-        )
-    )
+    where = (f"tags.`{names.TAG_STEP}` = '{names.STEP_GATE}' "
+             f"AND tags.`{names.TAG_MODEL_NAME}` = '{quote(name)}'")
+
+    def search(ended_since_ms: int | None, limit: int) -> list[Run]:
+        clause = where if ended_since_ms is None else f"{where} AND attributes.end_time >= {ended_since_ms}"
+        return list(client.search_runs(experiment_ids=experiments, filter_string=clause,
+                                       order_by=["attributes.start_time DESC"], max_results=limit))
+
+    if cache is None:
+        return search(None, max_results)
+    return list(reversed(cache.get(name, search, limit=max_results)))
 
 
 def _point(metrics: dict[str, float], key: str) -> Point | None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from mlflow_steward.app import _compat, _pages, _views
 from mlflow_steward.app._config import AppConfig
 from mlflow_steward.app._html import STEWARD_ROOT, Links
-from mlflow_steward.app._monitor_source import WindowCache
+from mlflow_steward.app._cache import ServerCache
 from mlflow_steward.exceptions import StewardError
 
 if TYPE_CHECKING:
@@ -39,13 +39,13 @@ def steward_path(prefix: str) -> Callable[[str], bool]:
 def register_routes(flask_app: Flask, config: AppConfig) -> Callable[[], None]:
     """Add the pages to MLflow's Flask app (a blueprint at ``<static prefix>/steward``).
 
-    Returns ``warm()``: reads every model's monitor windows into the cache (the server runs it in
-    a background thread at start, so the first page view does not pay for it)."""
+    Returns ``warm()``: reads the monitor windows of every monitored model into the worker's cache
+    (the server runs it in a background thread at start, so a page view rarely pays for it)."""
     from flask import Blueprint, Response, redirect
 
     links = Links(config.prefix)
     _client = _lazy_client()
-    windows = WindowCache()
+    cache = ServerCache()
     blueprint = Blueprint("steward", __name__, url_prefix=f"{config.prefix}{STEWARD_ROOT}")
 
     def access() -> _pages.Access:
@@ -74,11 +74,11 @@ def register_routes(flask_app: Flask, config: AppConfig) -> Callable[[], None]:
 
     @blueprint.get("/")
     def models() -> Response:
-        return respond(lambda who: _views.render_models(_pages.models_page(_client(), who, config, windows=windows), links, user=who.user))
+        return respond(lambda who: _views.render_models(_pages.models_page(_client(), who, config, cache=cache), links, user=who.user))
 
     @blueprint.get("/models/<name>")
     def model(name: str) -> Response:
-        return respond(lambda who: _views.render_model(_pages.model_page(_client(), name, who, config, windows=windows), links, user=who.user))
+        return respond(lambda who: _views.render_model(_pages.model_page(_client(), name, who, config, cache=cache), links, user=who.user))
 
     @blueprint.get("/models/<name>/gates/<run_id>")
     def gate(name: str, run_id: str) -> Response:
@@ -91,12 +91,12 @@ def register_routes(flask_app: Flask, config: AppConfig) -> Callable[[], None]:
     flask_app.register_blueprint(blueprint)
 
     def warm() -> None:
-        from mlflow_steward.app._registry_source import registered_models
+        from mlflow_steward.app._monitor_source import monitored_models, read_windows
 
         try:
             client = _client()
-            for found in registered_models(client):
-                windows.windows(client, found.name, max_windows=config.max_monitor_windows)
+            for name in monitored_models(client):
+                read_windows(client, name, max_windows=config.max_monitor_windows, cache=cache.windows)
         except Exception as exc:  # a page read later says what is wrong; warming is only a head start
             _logger.warning("steward pages: could not pre-read monitor windows: %s", exc)
 

@@ -32,6 +32,7 @@ from mlflow_steward.app._records import (
     ModelsPage,
     MonitorWindow,
     Move,
+    Point,
     epoch,
 )
 
@@ -42,6 +43,7 @@ NO_GATES = "no gate decisions yet"
 _ACTION_WORD = {"promote": "promote", "force": "forced", "rollback": "rollback"}
 _WINDOWS_LISTED = 20
 _MOVES_SHOWN = 15
+_MAX_POINTS = 240  # per chart line; more windows are merged (see thin)
 
 
 # --- the models list -------------------------------------------------------------------------------
@@ -280,18 +282,38 @@ def _monitoring(page: ModelPage, links: Links) -> str:
     return "".join(parts)
 
 
+def thin(points: Sequence[tuple[float, Point]], limit: int, *, worst: bool) -> list[tuple[float, Point, int]]:
+    """At most ``limit`` points for a chart a few hundred pixels wide: consecutive points are merged
+    into buckets (the bucket's last time; its largest value when ``worst``, else the mean; the
+    widest interval; an alarm if any point alarmed). Returns (time, point, points merged)."""
+    if len(points) <= limit:
+        return [(t, p, 1) for t, p in points]
+    size = -(-len(points) // limit)
+    merged = []
+    for start in range(0, len(points), size):
+        bucket = points[start:start + size]
+        values = [p.value for _, p in bucket]
+        lows = [p.low for _, p in bucket if p.low is not None]
+        highs = [p.high for _, p in bucket if p.high is not None]
+        merged.append((bucket[-1][0], Point(
+            max(values) if worst else sum(values) / len(values),
+            min(lows) if lows else None, max(highs) if highs else None, any(p.alarm for _, p in bucket),
+        ), len(bucket)))
+    return merged
+
+
 def _live_charts(page: ModelPage) -> str:
     metrics = sorted({m for w in page.windows for m in w.live})
     if not metrics:
         return empty("no labelled windows yet")
     charts = []
     for metric in metrics:
-        points = [(w.end, w.live[metric]) for w in page.windows if metric in w.live]
+        points = thin([(w.end, w.live[metric]) for w in page.windows if metric in w.live], _MAX_POINTS, worst=False)
         series = svg.Series(
-            name=f"live {metric}", xs=tuple(t for t, _ in points), ys=tuple(p.value for _, p in points),
-            lows=tuple(p.low for _, p in points), highs=tuple(p.high for _, p in points),
-            alarms=tuple(p.alarm for _, p in points),
-            labels=tuple(f"{when(t)}: {interval(p)}" for t, p in points),
+            name=f"live {metric}", xs=tuple(t for t, _, _ in points), ys=tuple(p.value for _, p, _ in points),
+            lows=tuple(p.low for _, p, _ in points), highs=tuple(p.high for _, p, _ in points),
+            alarms=tuple(p.alarm for _, p, _ in points),
+            labels=tuple(_point_label(t, p, n, metric) for t, p, n in points),
         )
         test = page.test_values.get(metric)
         reference = None if test is None else (test.value, f"test {number(test.value)}")
@@ -301,22 +323,38 @@ def _live_charts(page: ModelPage) -> str:
 
 
 def _drift_charts(windows: Sequence[MonitorWindow]) -> str:
-    columns = sorted({c for w in windows for c, _ in w.drift})
-    if not columns:
+    checks: dict[str, set[str]] = {}
+    for w in windows:
+        for column, check in w.drift:
+            checks.setdefault(column, set()).add(check)
+    if not checks:
         return empty("no drift scores in these windows")
+    shown = {column: ("psi" if "psi" in found else sorted(found)[0]) for column, found in checks.items()}
+    raw: dict[str, list[tuple[float, Point]]] = {column: [] for column in shown}
+    for w in windows:  # one pass; a column alarms in a window when any of its checks did
+        alarmed = {column for (column, _), p in w.drift.items() if p.alarm}
+        for column, check in shown.items():
+            score = w.drift.get((column, check))
+            if score is not None:
+                raw[column].append((w.end, Point(score.value, score.low, score.high, column in alarmed)))
     charts = []
-    for column in columns:
-        checks = sorted({k for w in windows for c, k in w.drift if c == column})
-        check = "psi" if "psi" in checks else checks[0]
-        points = [(w, w.drift[(column, check)]) for w in windows if (column, check) in w.drift]
-        alarms = tuple(any(p.alarm for (c, _), p in w.drift.items() if c == column) for w, _ in points)
+    for column in sorted(shown):
+        check = shown[column]
+        points = thin(raw[column], _MAX_POINTS, worst=True)
         series = svg.Series(
-            name=check, xs=tuple(w.end for w, _ in points), ys=tuple(p.value for _, p in points),
-            lows=tuple(p.low for _, p in points), highs=tuple(p.high for _, p in points), alarms=alarms,
-            labels=tuple(f"{when(w.end)}: {check} {interval(p)}" for w, p in points),
+            name=check, xs=tuple(t for t, _, _ in points), ys=tuple(p.value for _, p, _ in points),
+            lows=tuple(p.low for _, p, _ in points), highs=tuple(p.high for _, p, _ in points),
+            alarms=tuple(p.alarm for _, p, _ in points),
+            labels=tuple(_point_label(t, p, n, check) for t, p, n in points),
         )
         charts.append(svg.time_chart([series], title=f"{column}: {check} (alarms in red)", width=360, height=170))
     return '<div class="charts">' + "".join(charts) + "</div>"
+
+
+def _point_label(end: float, point: Point, merged: int, what: str) -> str:
+    if merged == 1:
+        return f"{when(end)}: {what} {interval(point)}"
+    return f"{merged} windows to {when(end)}: {what} {interval(point)}"
 
 
 def _window_table(windows: Sequence[MonitorWindow], links: Links) -> str:
