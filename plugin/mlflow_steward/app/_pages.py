@@ -51,6 +51,7 @@ def models_page(
     found = registry.registered_models(client)
     readable = [m for m in found if access.can_read(m)]
     experiments = registry.experiment_ids(client) if readable else []
+    monitored = set(monitor.monitored_models(client)) if readable else set()
     summaries = []
     for model in sorted(readable, key=lambda m: m.name.lower()):
         aliases = {k: str(v) for k, v in (model.aliases or {}).items()}
@@ -58,17 +59,16 @@ def models_page(
         staging = registry.version_brief(
             client, model.name, aliases.get(names.ALIAS_STAGING), production.metric if production else None
         )
-        if cache is not None and cache.gates.seen(model.name):
-            last = registry.gate_runs(client, model.name, experiments, max_results=1, cache=cache.gates)
-        else:
-            last = registry.gate_runs(client, model.name, experiments, max_results=1)
+        last = registry.gate_runs(client, model.name, experiments, max_results=config.max_gate_runs if cache else 1,
+                                  cache=cache.gates if cache else None)[:1]
         summaries.append(
             ModelSummary(
                 name=model.name,
                 production=production,
                 staging=staging,
                 last_gate=registry.gate_summary(last[0]) if last else None,
-                monitor=monitor.latest_window(client, model.name, cache.windows if cache else None),
+                monitor=(monitor.latest_window(client, model.name, cache.windows if cache else None)
+                         if model.name in monitored else None),
                 updated=(model.last_updated_timestamp or 0) / 1000.0,
             )
         )
