@@ -16,7 +16,7 @@ from typing import Sequence
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 ALARM = "#d62728"
 _MARGIN = (46, 12, 26, 34)  # left, right, top, bottom (pixels)
-_DOTS = 60  # longer lines get dots on their alarm points only
+DOTS = 60  # longer lines get dots on their alarm points only
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def _line(frame: _Frame, s: Series, color: str) -> list[str]:
     out = [f'<polyline points="{" ".join(coords)}" fill="none" stroke="{color}" class="line"/>']
     alarms = s.alarms or (False,) * len(s.xs)
     labels = s.labels or ("",) * len(s.xs)
-    every = len(pts) <= _DOTS  # a dot (with its hover title) on every point of short lines only
+    every = len(pts) <= DOTS  # a dot (with its hover title) on every point of short lines only
     for (x, y), alarm, label in zip(pts, alarms, labels):
         if not (every or alarm):
             continue

@@ -313,7 +313,7 @@ def _live_charts(page: ModelPage) -> str:
             name=f"live {metric}", xs=tuple(t for t, _, _ in points), ys=tuple(p.value for _, p, _ in points),
             lows=tuple(p.low for _, p, _ in points), highs=tuple(p.high for _, p, _ in points),
             alarms=tuple(p.alarm for _, p, _ in points),
-            labels=tuple(_point_label(t, p, n, metric) for t, p, n in points),
+            labels=_labels(points, metric),
         )
         test = page.test_values.get(metric)
         reference = None if test is None else (test.value, f"test {number(test.value)}")
@@ -345,10 +345,16 @@ def _drift_charts(windows: Sequence[MonitorWindow]) -> str:
             name=check, xs=tuple(t for t, _, _ in points), ys=tuple(p.value for _, p, _ in points),
             lows=tuple(p.low for _, p, _ in points), highs=tuple(p.high for _, p, _ in points),
             alarms=tuple(p.alarm for _, p, _ in points),
-            labels=tuple(_point_label(t, p, n, check) for t, p, n in points),
+            labels=_labels(points, check),
         )
         charts.append(svg.time_chart([series], title=f"{column}: {check} (alarms in red)", width=360, height=170))
     return '<div class="charts">' + "".join(charts) + "</div>"
+
+
+def _labels(points: Sequence[tuple[float, Point, int]], what: str) -> tuple[str, ...]:
+    """Hover titles for the points that get a dot (all of a short line, else the alarms)."""
+    every = len(points) <= svg.DOTS
+    return tuple(_point_label(t, p, n, what) if every or p.alarm else "" for t, p, n in points)
 
 
 def _point_label(end: float, point: Point, merged: int, what: str) -> str:
