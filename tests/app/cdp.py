@@ -136,13 +136,15 @@ class Browser:
     def dom(self) -> str:
         return self.evaluate("document.documentElement.outerHTML")
 
-    def screenshot(self, path: Path, *, full_page: bool = True) -> Path:
+    def screenshot(self, path: Path, *, full_page: bool = True, height: float | None = None) -> Path:
+        """The whole page (``full_page``), its top ``height`` pixels, or the viewport."""
         params: dict[str, Any] = {"format": "png"}
-        if full_page:
+        if full_page or height:
             metrics = self.call("Page.getLayoutMetrics")
             size = metrics.get("cssContentSize") or metrics["contentSize"]
+            tall = size["height"] if full_page else min(height, size["height"])
             params.update(captureBeyondViewport=True,
-                          clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1})
+                          clip={"x": 0, "y": 0, "width": size["width"], "height": tall, "scale": 1})
         data = self.call("Page.captureScreenshot", **params)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))

@@ -40,7 +40,7 @@ def test_models_page_lists_production_staging_last_gate_and_monitor_state(client
     assert summary.production.gate == names.GATE_PASSED
     assert summary.staging.version == "2" and summary.staging.gate == ""
     assert summary.last_gate.version == "1" and summary.last_gate.verdict == names.GATE_PASSED
-    assert summary.last_gate.champion_version is None and summary.last_gate.challenger is not None  # thresholds
+    assert summary.last_gate.champion_version is None and summary.last_gate.challenger_metric == "r2"  # thresholds
     assert summary.monitor is None and page.datasets == ()
 
     monitor_runs(client, MODEL, "1", windows=4, drift_at=3)

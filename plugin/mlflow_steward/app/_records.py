@@ -51,6 +51,7 @@ class GateSummary:
     metric: str
     difference: Point | None  # challenger - champion, overall
     challenger: Point | None  # first candidates: the threshold metric's interval
+    challenger_metric: str = ""  # ... and which metric that is
 
 
 @dataclass(frozen=True)

@@ -131,10 +131,10 @@ def gate_summary(run: Run) -> GateSummary:
     """A gate run's verdict and overall numbers, from its tags, params and metrics."""
     tags, metrics = run.data.tags, run.data.metrics
     metric = run.data.params.get("gate.resolved_metric", "")
-    challenger = None
+    challenger, challenger_metric = None, ""
     for key in sorted(metrics):  # a first candidate: the threshold metric's interval
         if key.startswith("challenger/") and names.ci_low(key) in metrics:
-            challenger = _point(metrics, key)
+            challenger, challenger_metric = _point(metrics, key), key[len("challenger/"):]
             break
     return GateSummary(
         run_id=run.info.run_id,
@@ -147,6 +147,7 @@ def gate_summary(run: Run) -> GateSummary:
         metric=metric,
         difference=_point(metrics, f"difference/{metric}") if metric else None,
         challenger=challenger,
+        challenger_metric=challenger_metric,
     )
 
 

@@ -236,7 +236,7 @@ def forest_chart(
     pad = (high - low) * 0.05 or 1.0
     ticks = nice_ticks(low - pad, high + pad)
     left = label_width
-    plot_right = width - 14
+    plot_right = width - 34  # room for the last tick's label
     span = (ticks[-1] - ticks[0]) or 1.0
 
     def px(value: float) -> float:

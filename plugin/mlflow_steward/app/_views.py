@@ -224,7 +224,7 @@ def _overall_text(g: GateSummary) -> str:
     if g.difference is not None:
         return f"{g.metric} {interval(g.difference, signed=True)}"
     if g.challenger is not None:
-        return f"first candidate: {interval(g.challenger)}"
+        return f"first candidate: {g.challenger_metric} {interval(g.challenger)}"
     return "–"
 
 
