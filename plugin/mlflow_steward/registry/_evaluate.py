@@ -31,17 +31,10 @@ def _check_metric_task(key: str, metric: str, task: str) -> None:
 
 def slice_masks_for(test: TestSet, config: GateConfig) -> dict[tuple[str, str], np.ndarray]:
     """The evaluation capability's slices of the test set, with the gate's slice settings."""
-    from mlflow_steward.evaluation import EvaluationConfig, slice_masks
+    from mlflow_steward.evaluation import slice_masks
 
-    evaluation = EvaluationConfig(
-        slice_columns=config.slice_columns,
-        n_bins=config.n_bins,
-        slice_queries=dict(config.slice_queries),
-        crosses=config.crosses,
-        min_slice_size=config.min_slice_size,
-    )
     return slice_masks(
-        test.frame, evaluation, categorical=test.spec.categorical, exclude=test.non_feature_columns()
+        test.frame, config.slices, categorical=test.spec.categorical, exclude=test.non_feature_columns()
     )
 
 
