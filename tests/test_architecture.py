@@ -40,14 +40,15 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 #: The layers, top first. A sub-package may import only sub-packages of layers *below* its own
 #: (and the package root, which holds ``__version__`` only). Sub-packages that do not exist yet are
 #: placed already: monitoring (issue 13), retrain (issue 15), the server app (issue 16; ``app`` or
-#: ``server``), batch and Spark scoring (``scoring``).
+#: ``server``).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("interface", ("cli", "app", "server")),  # parse arguments / render; pipelines/ is outside the package
     ("jobs", ("workflow", "retrain")),  # compose steps into jobs
-    ("capabilities", ("ensemble", "monitoring", "scoring")),  # use steps and the registry; scoring: batch/Spark
+    ("capabilities", ("ensemble", "monitoring")),  # use steps and the registry
     ("steps", ("steps",)),  # MLflow runs as reusable steps; registering a run's model
     ("registry", ("registry",)),  # every write to the model registry; the gate
     ("measure", ("tuning", "evaluation")),  # search and measure
+    ("engines", ("batch",)),  # batch scoring and part-wise work on pandas (chunked) or Spark
     ("leaves", ("data", "serving", "cleaning", "stats")),
     ("vocabulary", ("names", "exceptions")),
 )
