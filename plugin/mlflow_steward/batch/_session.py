@@ -19,6 +19,7 @@ scoring server answers with HTTP 400), so the CLI prints one line and exits 2.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import sys
@@ -58,13 +59,20 @@ appender.console.name = stderr
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{{yy/MM/dd HH:mm:ss}} %p %c{{1}}: %m%n
+logger.spark.name = org.apache.spark
+logger.spark.level = {level}
 """
 
 
 def _log4j_file(level: str) -> Path:
-    path = Path(tempfile.gettempdir()) / f"steward-spark-log4j2-{level}.properties"
+    # A PySpark driver prints "Setting default log level to ..." on stderr unless Spark's own loggers
+    # have a level of their own equal to the root's: both are set to ``level``.
+    text = _LOG4J.format(level=level)
+    path = Path(tempfile.gettempdir()) / f"steward-spark-log4j2-{level}-{hashlib.sha256(text.encode()).hexdigest()[:8]}.properties"
     if not path.exists():
-        path.write_text(_LOG4J.format(level=level))
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        os.replace(partial, path)
     return path
 
 

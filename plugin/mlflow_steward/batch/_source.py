@@ -122,6 +122,8 @@ class TableSource:
             yield frame
 
     def _parquet_frames(self, chunk_rows: int, columns: list[str] | None) -> Iterator[pd.DataFrame]:
+        import pyarrow as pa
+
         dataset = self._dataset()
         try:
             # one batch and one file in flight: memory follows the chunk and the row groups, not the rows
@@ -129,14 +131,16 @@ class TableSource:
                                          fragment_readahead=0)  # fmt: skip
             pending: list = []
             held = 0
-            for batch in batches:  # batches never span files: gather small ones up to chunk_rows
+            for batch in batches:  # batches stop at row-group and file ends: re-cut them to chunk_rows
                 pending.append(batch)
                 held += batch.num_rows
-                if held >= chunk_rows:
-                    yield _to_pandas(pending)
-                    pending, held = [], 0
-            if pending:
-                yield _to_pandas(pending)
+                while held >= chunk_rows:
+                    table = pa.Table.from_batches(pending)
+                    yield table.slice(0, chunk_rows).to_pandas()
+                    rest = table.slice(chunk_rows)
+                    pending, held = rest.to_batches(), rest.num_rows
+            if held:
+                yield pa.Table.from_batches(pending).to_pandas()
         except (OSError, ValueError) as exc:
             raise StewardInputError(INPUT_UNREADABLE.format(path=self.path, error=exc)) from None
 
@@ -153,9 +157,3 @@ class TableSource:
             return "csv", {"header": "true", "inferSchema": "true", "mode": "FAILFAST"}
         return "parquet", {}
 
-
-def _to_pandas(batches: list) -> pd.DataFrame:
-    import pyarrow as pa
-
-    table = pa.Table.from_batches(batches) if len(batches) > 1 else pa.Table.from_batches(batches[:1])
-    return table.to_pandas()
