@@ -87,8 +87,6 @@ def check_scalar(
     if value is None and allow_none:
         return None
     expected = _KIND_WORDS.get(kind, kind.__name__)
-    if allow_none:
-        expected += " or null"
     if kind is bool:
         ok = isinstance(value, bool)
     elif kind is int:
@@ -104,7 +102,8 @@ def check_scalar(
         if ok and maximum is not None:
             ok = value <= maximum if include_maximum else value < maximum
     if not ok:
-        raise StewardInputError(SCALAR_TYPE.format(name=name, expected=expected + bounds, value=value))
+        expected += bounds + (" or null" if allow_none else "")
+        raise StewardInputError(SCALAR_TYPE.format(name=name, expected=expected, value=value))
     return float(value) if kind is float else int(value) if kind is int else value
 
 

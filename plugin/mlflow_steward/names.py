@@ -80,7 +80,8 @@ def slice_metric(column: str, value: object, metric: str) -> str:
 # --- registry (added by the registry capability) ---------------------------------------------
 TAG_METRIC_PREFIX = "steward.metric."  # on a model version: ``steward.metric.rmse`` = "49,100 [48,200, 50,100]"
 TAG_MODEL_NAME = "steward.model_name"  # on a gate/rollback run: which registered model
-TAG_MODEL_VERSION = "steward.model_version"  # on a gate/rollback run: which version
+TAG_MODEL_VERSION = "steward.model_version"  # on a gate/rollback run: which version; on a train or
+# ensemble run: the version it registered
 TAG_CHAMPION_VERSION = "steward.champion_version"  # on a gate run: production version it was compared to
 TAG_GATE_REASON = "steward.gate_reason"  # on a model version: one line, why the gate decided so
 TAG_ROLLBACK_RUN = "steward.rollback_run_id"
@@ -178,3 +179,15 @@ ARTIFACT_ENSEMBLE_COMPARISON = "ensemble/comparison.csv"  # members vs ensemble,
 ARTIFACT_ENSEMBLE_PLOT = "ensemble/comparison.png"  # bar plot of that table (test metric + interval)
 ARTIFACT_ENSEMBLE_MEMBERS = "ensemble/members.json"  # members: run, family, params, weight, sources
 ARTIFACT_ENSEMBLE_SUMMARY = "ensemble/summary.json"  # the EnsembleOutcome (read back on reuse)
+
+# --- step records and model files (gathered from workflow, tuning, serving, evaluation) ----------
+ARTIFACT_CLEANING_CONFIG = "cleaning/config.json"  # the CleaningConfig a clean run used
+ARTIFACT_BEST_TRIAL = "tuning/best.json"  # family, params and task of a tune run's best trial
+PARAM_STEP_PREFIX = "step."  # a step run's own parameters: ``step.<name>`` (see workflow run reuse)
+PARAM_MODEL_PREFIX = "model."  # a train run's estimator parameters: ``model.<name>``
+PARAM_MODEL_URI = "model_uri"  # on a run made by ``steward evaluate``: the evaluated model
+STUDY_ATTR_TARGET = "steward.trial_target"  # Optuna study user attribute: trial slots it should end with
+STUDY_ATTR_CONFIG = "steward.config"  # Optuna study user attribute: the settings it was created with
+TRIAL_ATTR_WORKER = "steward.worker"  # Optuna trial user attribute: "<host>:<pid>" of its worker
+MODEL_METADATA_FEATURES = "steward_features"  # MLmodel metadata: input columns and kinds
+MODEL_MANIFEST_FILE = "steward.json"  # inside a logged model: serialisation, trusted types, features

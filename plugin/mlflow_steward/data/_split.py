@@ -20,9 +20,16 @@ SPLIT_CLASS_TOO_SMALL = (
     "split_train_test: class {value!r} of target {target!r} has only {count} row; "
     "a stratified split needs at least 2 rows per class"
 )
+SPLIT_CONSTANT_TARGET = (
+    "split_train_test: regression target {target!r} is constant ({value!r} in all {n} rows); "
+    "there is nothing to learn (and R² is undefined): check the target column"
+)
 SPLIT_FAILED = "split_train_test: cannot split {rows} rows stratified on {strata}: {reason}"
 
 _MISSING_STRATUM = "<missing>"
+
+#: Fraction of rows in the test set (the default of the main job, ``steward run`` and the MLproject).
+DEFAULT_TEST_SIZE = 0.2
 
 
 def stratification_labels(frame: pd.DataFrame, spec: DatasetSpec, *, n_bins: int = 5) -> pd.Series:
@@ -76,7 +83,7 @@ def split_train_test(
     frame: pd.DataFrame,
     spec: DatasetSpec,
     *,
-    test_size: float = 0.2,
+    test_size: float = DEFAULT_TEST_SIZE,
     random_state: int = 42,
     n_bins: int = 5,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -92,6 +99,13 @@ def split_train_test(
     missing = int(frame[spec.target].isna().sum())
     if missing:
         raise StewardInputError(SPLIT_TARGET_NAN.format(target=spec.target, count=missing))
+    if spec.task == "regression" and len(frame) and frame[spec.target].nunique() < 2:
+        value = frame[spec.target].iloc[0]
+        raise StewardInputError(
+            SPLIT_CONSTANT_TARGET.format(
+                target=spec.target, value=value.item() if hasattr(value, "item") else value, n=len(frame)
+            )
+        )
     labels = stratification_labels(frame, spec, n_bins=n_bins).to_numpy()
     canonical = np.argsort(_row_hashes(frame), kind="stable")
 

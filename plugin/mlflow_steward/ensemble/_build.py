@@ -30,11 +30,10 @@ from typing import Any
 
 
 from mlflow_steward import names
-from mlflow_steward.exceptions import StewardInputError
 
 from . import _messages as msg
 from ._compare import Comparison, compare_members, fmt
-from ._estimators import METHODS
+from ._config import EnsembleConfig
 from ._members import Member, TuneContext, read_tune_run, select_members
 
 Echo = Callable[[str], None]
@@ -94,31 +93,20 @@ class EnsembleOutcome:
 
 
 
-def _check_options(method: str, confidence: float, n_resamples: int, n_iterations: int) -> None:
-    if method not in METHODS:
-        raise StewardInputError(msg.BAD_METHOD.format(valid=", ".join(METHODS), method=method))
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise StewardInputError(msg.BAD_CONFIDENCE.format(value=confidence))
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 100:
-        raise StewardInputError(msg.BAD_N_RESAMPLES.format(value=n_resamples))
-    if isinstance(n_iterations, bool) or not isinstance(n_iterations, int) or n_iterations < 1:
-        raise StewardInputError(msg.BAD_N_ITERATIONS.format(value=n_iterations))
-
-
 def build_and_compare(
     tune_run_id: str,
     *,
-    method: str = "greedy",
+    method: str = EnsembleConfig.method,
     runs: Sequence[str] | None = None,
     best_n: int | None = None,
     per_family: bool | None = None,
     register: str | None = None,
     register_only_if_better: bool = False,
     data_run_id: str | None = None,
-    n_iterations: int = 50,
-    n_resamples: int = 2000,
-    confidence: float = 0.95,
-    random_state: int = 0,
+    n_iterations: int = EnsembleConfig.n_iterations,
+    n_resamples: int = EnsembleConfig.n_resamples,
+    confidence: float = EnsembleConfig.confidence,
+    random_state: int = EnsembleConfig.random_state,
     reuse: bool = True,
     echo: Echo = print,
 ) -> EnsembleOutcome:
@@ -138,7 +126,10 @@ def build_and_compare(
     """
     from mlflow_steward.workflow import run_step
 
-    _check_options(method, confidence, n_resamples, n_iterations)
+    EnsembleConfig(  # checked before any run is read or started
+        method=method, n_iterations=n_iterations, n_resamples=n_resamples, confidence=confidence,
+        random_state=random_state,
+    )
     if runs is None and best_n is None and not per_family:
         per_family = True
     context = read_tune_run(tune_run_id, data_run_id=data_run_id)

@@ -16,7 +16,7 @@ from ._oof import TrainingData, member_estimator
 FIT_REFITTED = "refitted"
 FIT_LOADED = "loaded from run {run_id}"
 _STEP_TRAIN = "train"
-_TRAIN_PARAM_PREFIX = "model."  # workflow's train step logs params as model.<name>
+_TRAIN_PARAM_PREFIX = names.PARAM_MODEL_PREFIX  # workflow's train step logs params as model.<name>
 
 
 def _fitted_by_train_run(context: TuneContext, member: Member, client: Any) -> tuple[Any, str] | None:

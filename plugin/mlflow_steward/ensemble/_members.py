@@ -110,6 +110,8 @@ def read_tune_run(tune_run_id: str, *, data_run_id: str | None = None, client: A
     data_run_id = data_run_id or run.data.tags.get(names.TAG_DATA_RUN)
     if not data_run_id:
         raise StewardInputError(msg.NO_DATA_RUN.format(run_id=tune_run_id))
+    from mlflow_steward.tuning import TuneConfig
+
     task, features = _data_run_facts(client, data_run_id)
     folds = document.get("cv", {})
     return TuneContext(
@@ -119,7 +121,7 @@ def read_tune_run(tune_run_id: str, *, data_run_id: str | None = None, client: A
         task=task,
         scoring=document["scoring"],
         direction=document["direction"],
-        cv=int(folds.get("n_splits", run.data.params.get("cv", 5))),
+        cv=int(folds.get("n_splits", run.data.params.get("cv", TuneConfig.cv))),
         random_state=folds.get("random_state"),
         features=features,
         best_params=document,

@@ -8,12 +8,11 @@ wrong types are errors naming the key, so a typo never silently falls back to a 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.exceptions import StewardInputError, check_scalar, unknown_key_error
 
 # Every metric the evaluation knows (names as in ``mlflow_steward.stats.METRICS``).
 REGRESSION_METRICS: tuple[str, ...] = ("rmse", "mae", "r2", "mape")
@@ -46,12 +45,24 @@ MLFLOW_BUILTIN_KEYS: tuple[str, ...] = (
 
 # --- error messages (module constants so tests match them exactly) ---------------------------
 CONFIG_NOT_MAPPING = "evaluator_config must be a dict, got {got}"
-UNKNOWN_KEY = "evaluator_config: unknown key {key!r}; valid keys: {valid}"
 WRONG_TYPE = "evaluator_config[{key!r}] must be {expected}, got {got!r}"
 UNKNOWN_METRIC = "evaluator_config['metrics']: unknown metric {name!r}; valid metrics: {valid}"
 EMPTY_METRICS = "evaluator_config['metrics'] must name at least one metric (or be None for the defaults)"
 BAD_CHOICE = "evaluator_config[{key!r}] must be one of {choices}, got {got!r}"
-OUT_OF_RANGE = "evaluator_config[{key!r}] must be {condition}, got {got!r}"
+
+#: Scalar fields: (type, minimum, maximum) with open bounds for the two probabilities.
+_SCALARS: dict[str, tuple[type, float | None, float | None]] = {
+    "confidence": (float, 0.0, 1.0),
+    "alpha": (float, 0.0, 1.0),
+    "n_resamples": (int, 1, None),
+    "n_bins": (int, 2, None),
+    "min_slice_size": (int, 1, None),
+    "worst_n": (int, 0, None),
+    "importance_repeats": (int, 1, None),
+    "random_state": (int, None, None),
+    "permutation_importance": (bool, None, None),
+    "plots": (bool, None, None),
+}
 
 
 @dataclass(frozen=True)
@@ -108,8 +119,13 @@ class EvaluationConfig:
         _validate(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None, *, ignore: Iterable[str] = ()) -> EvaluationConfig:
-        """Parse an ``evaluator_config`` dict; unknown keys (other than ``ignore``) are errors."""
+    def from_dict(
+        cls, d: Mapping[str, Any] | None, *, ignore: Iterable[str] = (), source: str = "evaluator_config"
+    ) -> EvaluationConfig:
+        """Parse an ``evaluator_config`` dict; unknown keys (other than ``ignore``) are errors.
+
+        ``source`` names where the dict came from in that error (e.g. ``--evaluation-config``).
+        """
         if d is None:
             return cls()
         if not isinstance(d, Mapping):
@@ -121,7 +137,7 @@ class EvaluationConfig:
             if key in ignored and key not in valid:
                 continue
             if key not in valid:
-                raise StewardInputError(UNKNOWN_KEY.format(key=key, valid=", ".join(valid)))
+                raise unknown_key_error(key, valid, where=source)
             kwargs[key] = value
         return cls(**kwargs)
 
@@ -136,14 +152,6 @@ class EvaluationConfig:
 
 
 # --- parsing ------------------------------------------------------------------------------------
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
-
-
 def _wrong(key: str, expected: str, value: Any) -> StewardInputError:
     return StewardInputError(WRONG_TYPE.format(key=key, expected=expected, got=value))
 
@@ -180,22 +188,12 @@ def _coerce(key: str, value: Any) -> Any:
         ):
             raise _wrong(key, "a dict of slice name -> query string", value)
         return dict(value)
-    if key in ("confidence", "alpha"):
-        if not _is_number(value):
-            raise _wrong(key, "a number", value)
-        return float(value)
-    if key in ("n_resamples", "n_bins", "min_slice_size", "worst_n", "importance_repeats"):
-        if not _is_int(value):
-            raise _wrong(key, "an integer", value)
-        return value
-    if key == "random_state":
-        if value is not None and not _is_int(value):
-            raise _wrong(key, "an integer or None", value)
-        return value
-    if key in ("permutation_importance", "plots"):
-        if not isinstance(value, bool):
-            raise _wrong(key, "true or false", value)
-        return value
+    if key in _SCALARS:
+        kind, low, high = _SCALARS[key]
+        return check_scalar(
+            value, f"evaluator_config[{key!r}]", kind, minimum=low, maximum=high,
+            include_minimum=high is None, include_maximum=False, allow_none=key == "random_state",
+        )
     if key in ("method", "correction"):
         if not isinstance(value, str):
             raise _wrong(key, "a string", value)
@@ -217,12 +215,3 @@ def _validate(config: EvaluationConfig) -> None:
         raise StewardInputError(
             BAD_CHOICE.format(key="correction", choices=list(CORRECTIONS), got=config.correction)
         )
-    for key in ("confidence", "alpha"):
-        value = getattr(config, key)
-        if not 0.0 < value < 1.0:
-            raise StewardInputError(OUT_OF_RANGE.format(key=key, condition="between 0 and 1", got=value))
-    for key, low in (("n_resamples", 1), ("n_bins", 2), ("min_slice_size", 1), ("worst_n", 0),
-                     ("importance_repeats", 1)):
-        value = getattr(config, key)
-        if value < low:
-            raise StewardInputError(OUT_OF_RANGE.format(key=key, condition=f">= {low}", got=value))

@@ -203,7 +203,7 @@ def signature_inputs(meta: Any) -> list[tuple[str, str]] | None:
             kind = str(getattr(kind, "name", kind))
             pairs.append((str(name), _KIND_OF_TYPE.get(kind, kind)))
         return pairs
-    features = (getattr(meta, "metadata", None) or {}).get("steward_features")
+    features = (getattr(meta, "metadata", None) or {}).get(names.MODEL_METADATA_FEATURES)
     if isinstance(features, list) and all(isinstance(f, dict) and "name" in f for f in features):
         return [(str(f["name"]), str(f.get("kind", ""))) for f in features]
     return None

@@ -62,7 +62,7 @@ DEFAULT_MODEL_CONFIG: dict[str, str] = {
 }
 
 PIPELINE_FILES = {"skops": "pipeline.skops", "cloudpickle": "pipeline.pkl"}
-MANIFEST_FILE = "steward.json"
+MANIFEST_FILE = names.MODEL_MANIFEST_FILE
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _PACKAGE = _PACKAGE_DIR.name
@@ -255,7 +255,7 @@ def log_pipeline_model(
                 input_example=example,
                 pip_requirements=requirements,
                 registered_model_name=registered_model_name,
-                metadata={**(metadata or {}), "steward_features": manifest["features"]},
+                metadata={**(metadata or {}), names.MODEL_METADATA_FEATURES: manifest["features"]},
                 model_config={**DEFAULT_MODEL_CONFIG, **(model_config or {})},
             )
         finally:

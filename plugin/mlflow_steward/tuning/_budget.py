@@ -29,9 +29,11 @@ from typing import Any
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
+from mlflow_steward import names
+
 from ._study import driver_url, sqlite_engine_kwargs, sqlite_file
 
-ATTR_TARGET = "steward.trial_target"  # study user attribute: slots the study should end with
+ATTR_TARGET = names.STUDY_ATTR_TARGET  # study user attribute: slots the study should end with
 RETRY_MARK = "failed_trial"  # system attribute Optuna's retry callback sets on a retrying trial
 _PG_LOCK_NAMESPACE = 0x53747764  # first key of pg_advisory_xact_lock(int, int); the second: study id
 _LOCAL_LOCK = threading.Lock()

@@ -38,7 +38,7 @@ from mlflow_steward.exceptions import StewardInputError
 from ._families import Family
 from ._trial_logging import STATE_FAIL
 
-ATTR_WORKER = "steward.worker"  # trial user attribute: "<host>:<pid>" of the worker that ran it
+ATTR_WORKER = names.TRIAL_ATTR_WORKER  # trial user attribute: "<host>:<pid>" of the worker that ran it
 DEFAULT_HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats
 DEFAULT_GRACE_PERIOD = 60  # seconds without a heartbeat before a trial counts as lost
 MAX_RETRY = 2  # times a lost trial is queued again

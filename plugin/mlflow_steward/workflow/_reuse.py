@@ -20,7 +20,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 #: Step parameters are logged as ``step.<name>``, apart from what the capability logs itself
 #: (the tuning parent logs its own ``families``, ``n_trials``...; MLflow params cannot change).
-STEP_PARAM_PREFIX = "step."
+STEP_PARAM_PREFIX = names.PARAM_STEP_PREFIX
 
 
 @lru_cache(maxsize=1)
