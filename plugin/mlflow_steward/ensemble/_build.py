@@ -87,8 +87,8 @@ class EnsembleOutcome:
         return (
             f"{self.method} ensemble of {len(self.members)}: test {self.metric} {fmt(self.test_score)} "
             f"[{fmt(self.test_ci_low)}, {fmt(self.test_ci_high)}] vs best member {self.best_member} "
-            f"{fmt(self.best_member_test_score)}; difference {fmt(self.difference, sign=True)} "
-            f"[{fmt(self.difference_ci_low, sign=True)}, {fmt(self.difference_ci_high, sign=True)}]: {verdict} it"
+            f"{fmt(self.best_member_test_score)}; difference {fmt(self.difference, signed=True)} "
+            f"[{fmt(self.difference_ci_low, signed=True)}, {fmt(self.difference_ci_high, signed=True)}]: {verdict} it"
         )
 
 

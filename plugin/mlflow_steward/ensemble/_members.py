@@ -11,14 +11,13 @@ refitted on the reference tuning's training rows and folds.
 from __future__ import annotations
 
 import json
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlflow_steward import names
-from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.exceptions import StewardInputError, check_scalar
 
 from . import _messages as msg
 
@@ -241,10 +240,6 @@ def _name_members(members: list[Member]) -> list[Member]:
     return rename(named, lambda m: m.run_id[:8])
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def select_members(
     context: TuneContext,
     *,
@@ -271,8 +266,7 @@ def select_members(
             seen.add(run_id)
             chosen.append(_member_from_run(_check_member_run(client, run_id, context), context))
     elif best_n is not None:
-        if not _is_int(best_n) or best_n < 2:
-            raise StewardInputError(msg.BAD_BEST_N.format(value=best_n))
+        check_scalar(best_n, "best_n", int, minimum=2)  # msg.BAD_BEST_N
         chosen, distinct = [], set()
         for run in _trial_runs(client, context):
             member = _member_from_run(run, context)
