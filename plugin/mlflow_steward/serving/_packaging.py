@@ -32,8 +32,9 @@ from typing import Any
 
 from mlflow_steward import names
 
-#: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added).
-MODEL_CODE_PACKAGES: tuple[str, ...] = ("cleaning", "serving")
+#: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added;
+#: ``_compat`` holds the MLflow internals the serving wrapper relies on).
+MODEL_CODE_PACKAGES: tuple[str, ...] = ("_compat", "cleaning", "serving")
 
 #: Modules at the package root that the shipped sub-packages import.
 MODEL_CODE_ROOT_MODULES: tuple[str, ...] = ("__init__.py", "names.py", "exceptions.py")

@@ -14,6 +14,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mlflow_steward._compat.optuna import enqueued_params
+
 from ._families import Family, optuna_params
 
 
@@ -45,7 +47,7 @@ def pending_points(study: Any, families: Mapping[str, Family]) -> tuple[list[dic
 
     done, queued = set(), set()
     for trial in study.get_trials(deepcopy=False):
-        params = trial.system_attrs.get("fixed_params", trial.params)
+        params = enqueued_params(trial)
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
             done.add(_key(params))
         elif trial.state == TrialState.WAITING:

@@ -35,6 +35,8 @@ from typing import Any
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError, check_scalar
 
+from mlflow_steward._compat.optuna import retry_history
+
 from ._families import Family
 from ._trial_logging import STATE_FAIL
 
@@ -143,7 +145,7 @@ class StaleTrialHandler:
     """Optuna's heartbeat callback: close the lost trial's child run as FAILED, queue its retry."""
 
     def __init__(self, client: Any, job: WorkerJob, *, max_retry: int = MAX_RETRY) -> None:
-        from ._budget import retry_callback
+        from mlflow_steward._compat.optuna import retry_callback
 
         self.client = client
         self.job = job
@@ -151,7 +153,7 @@ class StaleTrialHandler:
         self._retry = retry_callback(max_retry)
 
     def __call__(self, study: Any, trial: Any) -> None:
-        retried = len(trial.system_attrs.get("retry_history", [])) < self.max_retry
+        retried = len(retry_history(trial)) < self.max_retry
         self._retry(study, trial)
         outcome = MSG_RETRIED if retried else MSG_NOT_RETRIED.format(max_retry=self.max_retry)
         reason = MSG_WORKER_LOST.format(

@@ -102,9 +102,9 @@ def run_step(
 def _current_experiment_id() -> str:
     import mlflow
 
-    from mlflow.tracking.fluent import _get_experiment_id
+    from mlflow_steward._compat.mlflow import current_experiment_id
 
-    return _get_experiment_id() or mlflow.get_experiment_by_name("Default").experiment_id
+    return current_experiment_id() or mlflow.get_experiment_by_name("Default").experiment_id
 
 
 def _param_value(value: Any) -> str:
