@@ -355,6 +355,6 @@ def evaluate_on_test(model_uri: str, inputs: StepInputs, evaluation: Any) -> dic
         targets=spec.target,
         model_type="regressor" if spec.task == "regression" else "classifier",
         evaluators=["steward"],
-        evaluator_config=evaluation.to_dict() if hasattr(evaluation, "to_dict") else dict(evaluation),
+        evaluator_config={"steward": evaluation.to_dict() if hasattr(evaluation, "to_dict") else dict(evaluation)},
     )
     return dict(result.metrics)
