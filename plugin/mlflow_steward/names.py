@@ -191,3 +191,6 @@ STUDY_ATTR_CONFIG = "steward.config"  # Optuna study user attribute: the setting
 TRIAL_ATTR_WORKER = "steward.worker"  # Optuna trial user attribute: "<host>:<pid>" of its worker
 MODEL_METADATA_FEATURES = "steward_features"  # MLmodel metadata: input columns and kinds
 MODEL_MANIFEST_FILE = "steward.json"  # inside a logged model: serialisation, trusted types, features
+PARAM_FAMILY = "family"  # on a trial child run: its model family (also the Optuna parameter choosing it)
+PARAM_TRIAL_NUMBER = "trial_number"  # on a trial child run: the Optuna trial number
+PARAM_MEMBER_PREFIX = "member."  # on an ensemble run: ``member.<name>.run_id`` / ``member.<name>.family``

@@ -11,6 +11,7 @@ import click
 from mlflow_steward.cli._options import option
 
 _ENSEMBLE = "mlflow_steward.ensemble._config:EnsembleConfig"
+_BUILD = "mlflow_steward.ensemble._build:build_and_compare"
 
 
 @click.command("ensemble")
@@ -26,7 +27,7 @@ _ENSEMBLE = "mlflow_steward.ensemble._config:EnsembleConfig"
 @option("--n-iterations", type=int, default_from=f"{_ENSEMBLE}.n_iterations", help="Greedy selection steps.")
 @option("--n-resamples", type=int, default_from=f"{_ENSEMBLE}.n_resamples", help="Test-set bootstrap resamples.")
 @option("--seed", type=int, default_from=f"{_ENSEMBLE}.random_state", help="Bootstrap seed.")
-@click.option("--reuse/--no-reuse", default=True, show_default=True, help="Reuse a finished identical ensemble run.")
+@option("--reuse/--no-reuse", default_from=f"{_BUILD}.reuse", help="Reuse a finished identical ensemble run.")
 def ensemble(
     tune_run: str,
     runs: str | None,
@@ -39,7 +40,7 @@ def ensemble(
     n_iterations: int | None,
     n_resamples: int | None,
     seed: int | None,
-    reuse: bool,
+    reuse: bool | None,
 ) -> None:
     """Build an ensemble of tuned models, compare it with its best member, log and maybe register it."""
     from mlflow_steward.ensemble import EnsembleConfig, build_and_compare
@@ -60,7 +61,7 @@ def ensemble(
         n_resamples=config.n_resamples,
         confidence=config.confidence,
         random_state=config.random_state,
-        reuse=reuse,
+        **({} if reuse is None else {"reuse": reuse}),
         echo=click.echo,
     )
     click.echo(outcome.summary())

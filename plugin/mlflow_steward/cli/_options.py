@@ -22,14 +22,18 @@ ERR_DATA_NEEDS_SPEC = "--data {data!r} needs --target COLUMN and --task regressi
 
 
 def config_default(path: str) -> Callable[[], Any]:
-    """``"mlflow_steward.workflow._config:PipelineConfig.cv"`` -> a function returning that default."""
+    """``"mlflow_steward.workflow._config:PipelineConfig.cv"`` -> a function returning that default
+    (a dataclass field's, or a keyword default of a function: ``"module:function.reuse"``)."""
     module_name, _, attribute = path.partition(":")
     class_name, _, field_name = attribute.partition(".")
 
     def default() -> Any:
         import dataclasses
+        import inspect
 
         cls = getattr(importlib.import_module(module_name), class_name)
+        if not dataclasses.is_dataclass(cls):
+            return inspect.signature(cls).parameters[field_name].default
         found = {f.name: f for f in dataclasses.fields(cls)}[field_name]
         if found.default is not dataclasses.MISSING:
             return found.default

@@ -96,7 +96,7 @@ def print_decision(decision) -> None:
 @option("--margin", type=float, default_from=f"{_GATE}.margin",
         help="Tolerated worsening (relative to the champion's metric unless the gate config says otherwise).")
 @click.option("--force", is_flag=True, help="Promote whatever the gate says; recorded as forced.")
-@click.option("--reason", default="", help="Why; written into the history and the description.")
+@click.option("--reason", default=None, help="Why; written into the history and the description.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 def promote(name, version, data, target, task, gate_config, metric, margin, force, reason, as_json) -> None:
     """Gate VERSION of registered model NAME against production; promote it if it passes.
@@ -108,7 +108,8 @@ def promote(name, version, data, target, task, gate_config, metric, margin, forc
     name, version = _name(name), _version(version, "VERSION")
     config = _gate_config(gate_config, metric, margin)
     decision = registry.promote(
-        name, version, data=data, spec=_spec_json(target, task), config=config, force=force, reason=reason,
+        name, version, data=data, spec=_spec_json(target, task), config=config, force=force,
+        **({} if reason is None else {"reason": reason}),
     )
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2))

@@ -249,7 +249,8 @@ def _log_records(
     m = comparison.metric
     member_params = {}
     for x in members:
-        member_params.update({f"member.{x.name}.run_id": x.run_id, f"member.{x.name}.family": x.family})
+        prefix = f"{names.PARAM_MEMBER_PREFIX}{x.name}."
+        member_params.update({f"{prefix}run_id": x.run_id, f"{prefix}family": x.family})
     mlflow.log_params(member_params)
     mlflow.set_tags(
         {

@@ -21,8 +21,8 @@ from mlflow_steward.exceptions import StewardInputError, check_scalar
 
 from . import _messages as msg
 
-FAMILY_PARAM = "family"
-TRIAL_NUMBER_PARAM = "trial_number"
+FAMILY_PARAM = names.PARAM_FAMILY  # params of a trial child run (tuning logs them)
+TRIAL_NUMBER_PARAM = names.PARAM_TRIAL_NUMBER
 STATE_COMPLETE = "COMPLETE"
 
 

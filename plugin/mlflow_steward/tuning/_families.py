@@ -20,13 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError, closest
 
 REGRESSION = "regression"
 CLASSIFICATION = "classification"
 TASKS = (REGRESSION, CLASSIFICATION)
 PARAM_SEPARATOR = "."  # Optuna parameter name: "<family>.<param>"
-FAMILY_PARAM = "family"  # the categorical Optuna parameter choosing the family
+FAMILY_PARAM = names.PARAM_FAMILY  # the categorical Optuna parameter choosing the family
 
 MSG_UNKNOWN_TASK = "task must be 'regression' or 'classification', got {task!r}"
 MSG_UNKNOWN_FAMILY = "families: unknown model family {name!r} for task {task!r}; valid families: {valid}"
