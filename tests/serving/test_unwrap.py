@@ -31,7 +31,9 @@ def test_our_model_gives_its_pipeline(mlflow_store):
     X, y = _data()
     model = LinearRegression().fit(X, y)
     with mlflow.start_run():
-        uri = log_pipeline_model(model, input_example=X.head(3)).model_uri
+        packaged = log_pipeline_model(model, input_example=X.head(3), code_packages=("cleaning",))
+    uri = packaged.model_uri
+    assert {"serving", "_compat"} <= set(packaged.code_packages)  # the wrapper needs _compat.mlflow
     found = fitted_estimator(mlflow.pyfunc.load_model(uri))
     assert isinstance(found, LinearRegression)
     np.testing.assert_allclose(found.predict(X), model.predict(X))

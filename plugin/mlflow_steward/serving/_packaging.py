@@ -32,9 +32,9 @@ from typing import Any
 
 from mlflow_steward import names
 
-#: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added;
-#: ``_compat`` holds the MLflow internals the serving wrapper relies on).
-MODEL_CODE_PACKAGES: tuple[str, ...] = ("_compat", "cleaning", "serving")
+#: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added,
+#: with ``_compat``, which holds the MLflow internals the serving wrapper relies on).
+MODEL_CODE_PACKAGES: tuple[str, ...] = ("cleaning", "serving")
 
 #: Modules at the package root that the shipped sub-packages import.
 MODEL_CODE_ROOT_MODULES: tuple[str, ...] = ("__init__.py", "names.py", "exceptions.py")
@@ -226,7 +226,7 @@ def log_pipeline_model(
 
     example = input_example if isinstance(input_example, pd.DataFrame) else pd.DataFrame(input_example)
     serialization, trusted, reason = choose_serialization(model)
-    packages = tuple(dict.fromkeys([*code_packages, "serving", *sorted(packages_used_by(model, trusted))]))
+    packages = tuple(dict.fromkeys([*code_packages, "serving", "_compat", *sorted(packages_used_by(model, trusted))]))
     signature = _signature(example, model.predict(example))
     manifest = {
         "serialization": serialization,
