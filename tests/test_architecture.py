@@ -50,7 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("measure", ("tuning", "evaluation")),  # search and measure
     ("engines", ("batch",)),  # batch scoring and part-wise work on pandas (chunked) or Spark
     ("leaves", ("data", "serving", "cleaning", "stats")),
-    ("vocabulary", ("names", "exceptions")),
+    ("vocabulary", ("names", "exceptions", "_compat", "_format")),  # _compat: the only code touching MLflow/Optuna internals
 )
 ROOT = ""  # the package root module (mlflow_steward/__init__.py): below everything
 
