@@ -44,8 +44,12 @@ def test_logged_model_is_our_pyfunc_with_skops_artifact_and_code(housing_logged,
     manifest = json.loads((model_dir / "artifacts" / "steward.json").read_text())
     assert manifest["serialization"] == "skops" and manifest["task"] == "regression"
     assert [f["name"] for f in manifest["features"]] == list(X.columns)
-    code = model_dir / "code" / "mlflow_steward"
+    assert [p.name for p in (model_dir / "code").iterdir()] == [housing_logged.code_package]
+    assert housing_logged.code_package == manifest["code_package"]
+    assert housing_logged.code_package.startswith("_mlflow_steward_0_1_0_")  # never the installed package's name
+    code = model_dir / "code" / housing_logged.code_package
     assert (code / "serving" / "_pyfunc.py").is_file() and (code / "names.py").is_file()
+    assert "mlflow_steward" not in (code / "serving" / "_pyfunc.py").read_text().replace("_mlflow_steward_", "")
     requirements = (model_dir / "requirements.txt").read_text().split()
     assert {r.split("==")[0] for r in requirements} >= {"mlflow", "scikit-learn", "pandas", "numpy", "skops"}
     assert not any("steward" in r for r in requirements)
@@ -54,6 +58,7 @@ def test_logged_model_is_our_pyfunc_with_skops_artifact_and_code(housing_logged,
     loaded = mlflow.pyfunc.load_model(housing_logged.model_uri)
     np.testing.assert_allclose(loaded.predict(X.head(50)), housing_model.predict(X.head(50)))
     assert type(loaded.unwrap_python_model().pipeline).__name__ == "Pipeline"
+    assert type(loaded.unwrap_python_model()).__module__ == f"{housing_logged.code_package}.serving._pyfunc"
 
 
 def test_signature_has_outputs_and_request_id_but_no_input_schema(mlflow_store, adult_model, adult_xy):
@@ -237,14 +242,15 @@ def test_capture_failure_does_not_fail_predictions(housing_logged, housing_xy, t
     loaded = mlflow.pyfunc.load_model(
         housing_logged.model_uri, model_config={names.MODEL_CONFIG_CAPTURE_PATH: str(blocker / "cap.db")}
     )
-    with caplog.at_level(logging.INFO, logger=queue_module.__name__):
+    logger = f"{housing_logged.code_package}.serving._capture_queue"  # the model runs its own copy
+    with caplog.at_level(logging.INFO, logger=logger):
         first = loaded.predict(X.head(3))
         second = loaded.predict(X.head(3))
         queue = loaded.unwrap_python_model().capture
         stats = queue.close(timeout=1)
     np.testing.assert_allclose(first, second)
     assert (stats.captured_rows, stats.failed_rows, stats.failed_requests, stats.pending_rows) == (0, 6, 2, 0)
-    messages = [r.getMessage() for r in caplog.records if r.name == queue_module.__name__]
+    messages = [r.getMessage() for r in caplog.records if r.name == logger]
     assert sum(m.startswith(f"inference capture to {blocker / 'cap.db'} failing, will retry") for m in messages) == 1
     assert messages[-1] == queue_module.SUMMARY.format(sink=blocker / "cap.db", **stats.snapshot())
     assert "0 row(s) captured (0 request(s)), 0 dropped, 6 failed" in messages[-1]
