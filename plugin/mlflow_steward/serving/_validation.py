@@ -6,7 +6,11 @@ vectorised (one dtype test, and ``pandas.api.types.infer_dtype`` in C for object
 error path looks at single values, to name the first offending one.
 
 Missing values are not errors: the cleaning inside the model imputes them. Unseen categories are not
-errors either (the encoder handles them). Extra columns are dropped.
+errors either (the encoder handles them). Extra columns are dropped. Non-finite numbers are errors
+(``Infinity``, ``-Infinity``, ``1e309``, ``"inf"``, ``"1e400"``, an integer beyond the float range):
+the cleaning would clip them and the capture could not record them, so the model never sees them.
+Duplicated column names are errors. An error quotes at most :data:`QUOTE_LIMIT` characters of the
+bad value (:func:`quote`).
 
 The model is logged without an input schema (see ``_packaging``), so inside ``mlflow models serve``
 the request values reach these checks as sent, in every payload form: MLflow itself answers only a
@@ -282,6 +286,8 @@ def validate_frame(model_input: Any, schema: FeatureSchema) -> pd.DataFrame:
     if frame.columns.has_duplicates:
         duplicated = dict.fromkeys(frame.columns[frame.columns.duplicated()])
         raise StewardInputError(DUPLICATE_COLUMNS.format(names=", ".join(quote(c) for c in duplicated)))
+    if len(frame) == 0:  # also an empty list of records, which has no columns either
+        raise StewardInputError(NO_ROWS)
     present = set(frame.columns)
     missing = [c for c in schema.columns if c not in present]
     if missing:
@@ -291,8 +297,6 @@ def validate_frame(model_input: Any, schema: FeatureSchema) -> pd.DataFrame:
                 missing=", ".join(f"{c!r} ({expected[c]})" for c in missing), expected=schema.describe()
             )
         )
-    if len(frame) == 0:
-        raise StewardInputError(NO_ROWS)
     out = frame if list(frame.columns) == list(schema.columns) else frame[list(schema.columns)]
     changed: dict[str, pd.Series] = {}
     for column, kind in zip(schema.columns, schema.kinds):
