@@ -5,8 +5,9 @@ a lock and a counter, microseconds. The writer thread builds the records and wri
 to the sink. A slow or locked sink therefore never delays a prediction: the queue absorbs up to
 ``max_rows`` scored rows, then further requests are dropped, counted and logged, and the prediction
 is still returned. A batch that fails is retried (backing off) for up to ``give_up_s`` seconds and
-then counted as failed. At interpreter exit (``atexit``, and multiprocessing's exit hook for forked
-workers) the queue is flushed for at most ``final_flush_s`` seconds and a summary line is logged:
+then counted as failed. When the scoring server shuts down (its shutdown handler, see ``_compat``),
+or else at interpreter exit (``atexit``, and multiprocessing's exit hook for forked workers), the
+queue is flushed for at most ``final_flush_s`` seconds and a summary line is logged:
 
     inference capture to <sink>: 1200 row(s) captured (400 request(s)), 0 dropped, 0 failed, 1 reused request id(s)
 
@@ -289,7 +290,8 @@ class CaptureQueue:
 _HOOKS_REGISTERED: int | None = None
 
 
-def _close_all() -> None:
+def close_all() -> None:
+    """Flush and close every capture queue of this process (at exit, at server shutdown)."""
     for queue in list(_LIVE):
         try:
             queue.close()
@@ -303,11 +305,11 @@ def _register_exit_hooks() -> None:
     if _HOOKS_REGISTERED == os.getpid():
         return
     _HOOKS_REGISTERED = os.getpid()
-    atexit.register(_close_all)
+    atexit.register(close_all)
     try:
         from multiprocessing import util
 
-        util.Finalize(None, _close_all, exitpriority=100)
+        util.Finalize(None, close_all, exitpriority=100)
     except Exception as exc:  # pragma: no cover - multiprocessing is always there on CPython
         logger.debug("no multiprocessing exit hook: %s", exc)
 

@@ -11,6 +11,11 @@ Re-check on MLflow upgrades (verified on 3.17.2, ``mlflow/pyfunc/scoring_server/
   the body was read; the ``MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT`` middleware answers 504 when the
   whole request takes longer, and the thread keeps running. :func:`request_started` tells the model
   when ``invocations()`` started, through a wrapper installed by :func:`watch_request_start`.
+* ``uvicorn`` (0.29+) answers SIGTERM with a graceful shutdown and then re-raises the signal with the
+  default handler, so ``atexit`` never runs in a served worker. The FastAPI app MLflow builds
+  (``mlflow.pyfunc.scoring_server.app.app``, default lifespan) runs ``app.router.on_shutdown``
+  handlers after the last request; :func:`on_server_shutdown` adds one (the capture's final flush).
+  The list is read at shutdown, so adding to it at the first request is in time.
 * ``mlflow models serve -m models:/NAME@alias`` (and ``load_model`` of such a URI) downloads the model
   and writes ``registered_model_meta`` (YAML: ``model_name``, ``model_version``) into its directory:
   the registered identity the server was started with (:func:`registered_identity`).
@@ -36,6 +41,7 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE = 1000
 _MLFLOW_PREFIX = "Failed to predict data '"
 _SCORING_SERVER = "mlflow.pyfunc.scoring_server"
+_SCORING_APP = "mlflow.pyfunc.scoring_server.app"
 _SERVER_MODEL_PATH = "__pyfunc_model_path__"  # scoring_server._SERVER_MODEL_PATH: set in every worker
 REQUEST_TIMEOUT_ENV = "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"
 DEFAULT_REQUEST_TIMEOUT_S = 60.0  # MLflow's default for REQUEST_TIMEOUT_ENV
@@ -120,6 +126,18 @@ def watch_request_start() -> bool:
 
     invocations._steward_timed = True  # type: ignore[attr-defined]
     module.invocations = invocations
+    return True
+
+
+def on_server_shutdown(callback) -> bool:
+    """Run ``callback()`` when the scoring server shuts down gracefully (after its last request);
+    True when registered (idempotent). False outside the scoring server or before its app exists."""
+    app = getattr(sys.modules.get(_SCORING_APP), "app", None)
+    handlers = getattr(getattr(app, "router", None), "on_shutdown", None)
+    if not isinstance(handlers, list):
+        return False
+    if callback not in handlers:
+        handlers.append(callback)
     return True
 
 

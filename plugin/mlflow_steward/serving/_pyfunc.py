@@ -53,7 +53,7 @@ from mlflow_steward.serving._capture import (
     PendingCapture,
     utc_timestamp,
 )
-from mlflow_steward.serving._capture_queue import DEFAULT_MAX_ROWS, CaptureQueue
+from mlflow_steward.serving._capture_queue import DEFAULT_MAX_ROWS, CaptureQueue, close_all
 from mlflow_steward.serving._compat import ModelFailed, RequestRefused
 from mlflow_steward.serving._sinks import open_sink
 from mlflow_steward.serving._validation import FeatureSchema, quote, validate_frame
@@ -228,6 +228,7 @@ class StewardModel(mlflow.pyfunc.PythonModel):
         self.identity = ModelIdentity()
         self.manifest: dict[str, Any] = {}
         self.request_timeout_s: float | None = None
+        self._flush_at_shutdown = False  # the scoring server's shutdown handler is registered
 
     def __getstate__(self) -> dict[str, Any]:  # stateless when pickled: the fitted pipeline is an artifact
         return {}
@@ -251,6 +252,7 @@ class StewardModel(mlflow.pyfunc.PythonModel):
                 _ensure_server_log()
                 _compat.watch_request_start()
                 self.request_timeout_s = _compat.request_timeout_s()
+                self._flush_at_shutdown = None  # registered at the first request: the app exists then
             logger.info(
                 "inference capture to %s (model %s version %s, model id %s)", self.capture.sink.name,
                 self.identity.name, self.identity.version, self.identity.model_id,
@@ -286,6 +288,8 @@ class StewardModel(mlflow.pyfunc.PythonModel):
     def _capture(self, frame, predictions, request_id: str, started: float) -> None:
         """Hand the scored rows to the capture queue: references only, never blocking."""
         try:
+            if self._flush_at_shutdown is None:
+                self._flush_at_shutdown = _compat.on_server_shutdown(close_all) or None
             status = STATUS_ANSWERED
             timeout = self.request_timeout_s
             if timeout is not None and time.monotonic() - _compat.request_started(started) >= timeout:
