@@ -90,8 +90,13 @@ _LIVE: weakref.WeakSet[CaptureQueue] = weakref.WeakSet()
 
 
 def capture_stats() -> dict[str, dict[str, int]]:
-    """The counts of every capture queue in this process, by sink name."""
-    return {queue.sink.name: queue.stats.snapshot() for queue in list(_LIVE)}
+    """The counts of the capture queues of this process, by sink name (queues of one sink added up)."""
+    totals: dict[str, dict[str, int]] = {}
+    for queue in list(_LIVE):
+        counts = totals.setdefault(queue.sink.name, dict.fromkeys(queue.stats.snapshot(), 0))
+        for key, value in queue.stats.snapshot().items():
+            counts[key] += value
+    return totals
 
 
 class CaptureQueue:
