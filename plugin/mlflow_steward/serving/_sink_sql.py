@@ -18,6 +18,7 @@ with the next attempt, so both requests are kept.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import Counter
 from datetime import datetime
@@ -37,7 +38,7 @@ CONNECT_TIMEOUT_S = 10
 NOT_A_SQL_CAPTURE = "{uri}: no capture tables ({table}); start a server with this capture URI first"
 CANNOT_CONNECT = "{uri}: cannot open the capture database: {error}"
 
-_ENGINES: dict[str, Any] = {}
+_ENGINES: dict[tuple[str, int], Any] = {}  # (URL, process): an engine's connections never cross a fork
 _ENGINES_LOCK = threading.Lock()
 
 
@@ -88,19 +89,19 @@ def _tables():
 
 def _engine(uri: str):
     with _ENGINES_LOCK:
-        engine = _ENGINES.get(uri)
+        engine = _ENGINES.get((uri, os.getpid()))
         if engine is None:
             import sqlalchemy as sa
 
             connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if uri.startswith("postgresql") else {}
             engine = sa.create_engine(uri, pool_pre_ping=True, pool_size=2, max_overflow=2, connect_args=connect_args)
-            _ENGINES[uri] = engine
+            _ENGINES[(uri, os.getpid())] = engine
         return engine
 
 
 def _dispose(uri: str) -> None:
     with _ENGINES_LOCK:
-        engine = _ENGINES.pop(uri, None)
+        engine = _ENGINES.pop((uri, os.getpid()), None)
     if engine is not None:
         engine.dispose()
 

@@ -16,6 +16,7 @@ rows becoming attempt 0, status ``answered``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -165,10 +166,12 @@ class SQLiteSink:
         self.name = self.path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._pid: int | None = None
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
+        if self._conn is None or self._pid != os.getpid():  # never use a connection across a fork
             self._conn = connect(self.path, busy_timeout_ms=WRITE_BUSY_TIMEOUT_MS)
+            self._pid = os.getpid()
         return self._conn
 
     def write(self, requests: list[CapturedRequest]) -> int:
