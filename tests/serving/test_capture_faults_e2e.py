@@ -162,11 +162,11 @@ def test_requests_that_timed_out_are_captured_as_timed_out(logged, tmp_path, ser
     big = pd.concat([logged.rows] * 150, ignore_index=True)  # 225,000 rows: seconds of parsing and scoring
     with serve_model(logged.model_uri, tmp_path / "server.log", env=env) as server:
         url = server.invocations()
+        fast = requests.post(url, json=_body(logged.rows.head(2), "quick"), timeout=60)
+        assert fast.status_code == 200
         text = json.dumps(_body(big, "too-slow"))  # NaN for the missing values, as MLflow's client sends
         slow = requests.post(url, data=text, headers={"Content-Type": "application/json"}, timeout=300)
         assert slow.status_code == 504, slow.text[:300]
-        fast = requests.post(url, json=_body(logged.rows.head(2), "quick"), timeout=60)
-        assert fast.status_code == 200
         assert _wait(lambda: _count(capture) == len(big) + 2, timeout=240)
     statuses = read_captures(capture).groupby("request_id")["status"].unique().map(list).to_dict()
     assert statuses == {"too-slow": ["timed_out"], "quick": ["answered"]}

@@ -140,23 +140,26 @@ class CaptureQueue:
         if self._pid != os.getpid():
             self._reset()
         n_rows = pending.n_rows
+        announce = False
         with self._cond:
             stats = self.stats
-            if self._closing or stats.pending_rows + n_rows > self.max_rows and stats.pending_rows > 0:
+            full = self._closing or (stats.pending_rows + n_rows > self.max_rows and stats.pending_rows > 0)
+            if full:
                 stats.dropped_rows += n_rows
                 stats.dropped_requests += 1
-                if not self._dropping:
-                    self._dropping = True
-                    logger.warning(DROPPING.format(sink=self.sink.name, limit=self.max_rows, dropped=stats.dropped_rows))
-                return False
-            self._dropping = False
-            self._items.append(pending)
-            stats.pending_rows += n_rows
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="steward-capture-writer", daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
-        return True
+                announce, self._dropping = not self._dropping, True
+                dropped = stats.dropped_rows
+            else:
+                self._dropping = False
+                self._items.append(pending)
+                stats.pending_rows += n_rows
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="steward-capture-writer", daemon=True)
+                    self._thread.start()
+                self._cond.notify_all()
+        if announce:  # logged outside the lock: a prediction never waits on a log handler
+            logger.warning(DROPPING.format(sink=self.sink.name, limit=self.max_rows, dropped=dropped))
+        return not full
 
     # -- the writer thread -----------------------------------------------------------------------
     def _take_batch(self) -> list[PendingCapture] | None:

@@ -186,7 +186,7 @@ class ParquetSink:
         frame = table.to_pandas()
         frame["attempt"] = frame["capture_key"].map(attempts).astype("int64") if len(frame) else pd.Series(dtype="int64")
         frame["prediction"] = frame["prediction"].map(_from_json_text).astype(object)
-        frame["ts"] = [v.strftime(TIMESTAMP_FORMAT) for v in frame["ts"]]
+        frame["ts"] = frame["ts"].dt.strftime(TIMESTAMP_FORMAT).astype(object)
         labels = cls._labels(root)
         if len(labels):
             frame = frame.merge(labels, on=["request_id", "row"], how="left")
@@ -218,7 +218,7 @@ class ParquetSink:
         frame = labels.to_pandas().sort_values("labelled_at", kind="stable")
         frame = frame.drop_duplicates(["request_id", "row"], keep="last")
         frame["label"] = frame["label"].map(_from_json_text).astype(object)
-        frame["labelled_at"] = [v.strftime(TIMESTAMP_FORMAT) for v in frame["labelled_at"]]
+        frame["labelled_at"] = frame["labelled_at"].dt.strftime(TIMESTAMP_FORMAT).astype(object)
         frame["row"] = frame["row"].astype("int32")
         return frame
 

@@ -254,8 +254,8 @@ class SQLSink:
         for column in ("prediction", "label"):
             frame[column] = frame[column].map(_from_json_text).astype(object)
         for column in ("ts", "labelled_at"):
-            frame[column] = [None if pd.isna(v) else pd.Timestamp(v).tz_convert("UTC").strftime(TIMESTAMP_FORMAT)
-                             for v in frame[column]]  # fmt: skip
+            stamps = pd.to_datetime(frame[column], utc=True)
+            frame[column] = stamps.dt.strftime(TIMESTAMP_FORMAT).astype(object).where(stamps.notna(), None)
         return frame
 
     @classmethod
