@@ -178,14 +178,13 @@ def _load(url: str, rows: pd.DataFrame, *, n_threads: int = 4, per_thread: int =
     errors: list[str] = []
 
     def client(t: int) -> None:
-        with requests.Session() as session:
-            for i in range(per_thread):
-                body = _body(rows.iloc[: 1 + i % 3], f"load-{t}-{i}" if i % 2 else None)
-                response = session.post(url, json=body, timeout=60)
-                if response.status_code == 200:
-                    answered[t] += len(response.json()["predictions"])
-                else:
-                    errors.append(response.text[:200])
+        for i in range(per_thread):  # a new connection per request: the workers take turns accepting
+            body = _body(rows.iloc[: 1 + i % 3], f"load-{t}-{i}" if i % 2 else None)
+            response = requests.post(url, json=body, timeout=60)
+            if response.status_code == 200:
+                answered[t] += len(response.json()["predictions"])
+            else:
+                errors.append(response.text[:200])
 
     threads = [threading.Thread(target=client, args=(t,)) for t in range(n_threads)]
     for thread in threads:
@@ -205,9 +204,8 @@ def _shared_sink_round(capture_uri: str, logged: Logged, tmp_path: Path, serve_m
     rows = logged.rows.head(3)
     with serve_model(logged.model_uri, log, env=env, workers=2) as server:
         answered = _load(server.invocations(), rows)
-        with requests.Session() as session:  # one id, sent again and again: spread over both workers
-            for _ in range(6):
-                assert session.post(server.invocations(), json=_body(rows.head(1), "again"), timeout=60).ok
+        for _ in range(6):  # one id, sent again and again, over new connections: to both workers
+            assert requests.post(server.invocations(), json=_body(rows.head(1), "again"), timeout=60).ok
         answered += 6
     counts = _summaries(log, workers=2)  # both workers flushed and reported when they stopped
     assert counts["workers"] == 2 and counts["dropped"] == 0 and counts["failed"] == 0
