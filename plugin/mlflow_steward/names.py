@@ -137,7 +137,7 @@ SLICE_PREFIX = "slice/"  # metric keys ``slice/<column>/<value>/<metric>`` (see 
 STEP_EVALUATE = "evaluate"  # value of TAG_STEP on a run made by ``steward evaluate``
 
 # --- serving (added by the serving capability) ------------------------------------------------
-ENV_CAPTURE_PATH = "STEWARD_CAPTURE_PATH"  # SQLite file that records every scored row (capture on)
+ENV_CAPTURE_PATH = "STEWARD_CAPTURE_PATH"  # capture URI: SQLite file, parquet:<dir> or SQLAlchemy URL (capture on)
 ENV_MODEL_NAME = "STEWARD_MODEL_NAME"  # registered model name written on captured rows
 ENV_MODEL_VERSION = "STEWARD_MODEL_VERSION"  # ... and its version (else resolved from the registry)
 MODEL_CONFIG_CAPTURE_PATH = "capture_path"  # model_config key (log or load time), same as the env var
@@ -146,6 +146,8 @@ MODEL_CONFIG_MODEL_VERSION = "model_version"
 PARAM_REQUEST_ID = "request_id"  # inference param: the caller's id for a request (joins labels later)
 MODEL_ARTIFACT_PIPELINE = "pipeline"  # pyfunc artifact key of the fitted sklearn pipeline file
 MODEL_ARTIFACT_MANIFEST = "manifest"  # pyfunc artifact key of steward.json: columns, kinds, serialisation
+ENV_CAPTURE_QUEUE_ROWS = "STEWARD_CAPTURE_QUEUE_ROWS"  # scored rows a worker may queue for capture (then drops)
+ENV_CAPTURE_BATCH_SECONDS = "STEWARD_CAPTURE_BATCH_SECONDS"  # Parquet capture: seconds gathered into one file
 
 # MLflow's real rule (mlflow.utils.validation.validate_param_and_metric_name): metric keys may hold
 # only word characters, "_", "-", ".", " ", "/" (and ":" except on Windows); "=" is rejected by
