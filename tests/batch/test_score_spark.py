@@ -136,3 +136,19 @@ def test_refusals_are_found_in_worker_tracebacks_of_every_form():
         line="_mlflow_steward_0_1_0_ab12.serving._compat.RequestRefused: column 'b' expects a text category"))) == (
         "column 'b' expects a text category")  # fmt: skip
     assert session_module.refusal_in(RuntimeError(trace.format(line="ZeroDivisionError: division by zero"))) is None
+
+
+def test_spark_captures_equal_the_pandas_engines(spark, adult, tmp_path):
+    """Same requests (one per key), same features, predictions and probabilities, whichever engine wrote them."""
+    from mlflow_steward.serving import read_captures
+
+    for engine in ("spark", "pandas"):
+        score_table(adult.uri, adult.test_path, tmp_path / f"out-{engine}", engine=engine, key_columns=["id"],
+                    capture_dir=tmp_path / engine, **({"spark": spark} if engine == "spark" else {}))  # fmt: skip
+    on_spark, on_pandas = (
+        read_captures(f"parquet:{tmp_path / e}").drop(columns=["ts"]).sort_values("request_id").reset_index(drop=True)
+        for e in ("spark", "pandas")
+    )  # fmt: skip
+    assert len(on_spark) == len(adult.test)
+    pd.testing.assert_frame_equal(on_spark, on_pandas)
+    assert [p.name for p in (tmp_path / "spark").iterdir()] == ["captures"]  # staging published and removed

@@ -114,9 +114,16 @@ class SparkEngine(Engine):
             selected += [F.col(OUTPUT).getField(name).alias(name) for name in fields]
             selected += [F.lit(job.model.name).cast("string").alias(MODEL_NAME_COLUMN),
                          F.lit(job.model.version).cast("string").alias(MODEL_VERSION_COLUMN)]  # fmt: skip
-            output = scored.select(*selected)
-            if job.captures is not None:
-                output = job.captures.spark_stage(scored, output, features=job.model.feature_columns, fields=fields)
+            if job.captures is None:
+                output = scored.select(*selected)
+            else:  # the model's inputs ride along, hidden, to the pass that writes captures
+                from mlflow_steward.batch._spark_captures import feature_columns
+
+                inputs = list(job.model.feature_columns or frame.columns)
+                hidden = [F.col(f"`{c}`").alias(h) for c, h in feature_columns(inputs)]
+                names = [*job.keys, *fields, MODEL_NAME_COLUMN, MODEL_VERSION_COLUMN]
+                output = job.captures.spark_stage(scored.select(*selected, *hidden), names=names, inputs=inputs,
+                                                  fields=fields)  # fmt: skip
             with _session.refusals(source=job.source.path, chunk_rows=self.chunk_rows):
                 output.write.mode("overwrite").option("compression", "zstd").parquet(str(job.output.staging))
         rows, parts = _written(job.output.staging)
@@ -146,25 +153,18 @@ class SparkEngine(Engine):
 
 def _part_applier(fn: PartFunction, kept: list[str], fields: list[str]):
     """The ``mapInPandas`` function: ``fn`` on each Arrow batch, its pickled result as one row."""
+    columns = [_field(i) for i in range(len(fields))]
 
     def apply(batches):
         import cloudpickle
         import pandas as pd
 
-        from mlflow_steward.batch._model import PROBABILITY_PREFIX, ModelOutputs
+        from mlflow_steward.batch._captures import outputs_of
 
         for batch in batches:
             if len(batch) == 0:
                 continue
-            outputs = None
-            if fields:
-                predictions = batch[_field(0)].to_numpy()
-                probabilities = None
-                if len(fields) > 1:  # prediction first, then probability/<class> (see _model_column)
-                    probabilities = pd.DataFrame(
-                        {f[len(PROBABILITY_PREFIX):]: batch[_field(i)].to_numpy() for i, f in enumerate(fields) if i}
-                    )  # fmt: skip
-                outputs = ModelOutputs(predictions=predictions, probabilities=probabilities)
+            outputs = outputs_of(batch, fields, columns) if fields else None
             yield pd.DataFrame({RESULT: [cloudpickle.dumps(fn(batch[kept], outputs))]})
 
     return apply

@@ -23,7 +23,10 @@ from mlflow_steward.serving._capture import (
     CAPTURE_COLUMNS,
     STATUS_ANSWERED,
     STATUS_TIMED_OUT,
+    CapturedRequest,
     ModelIdentity,
+    capture_rows,
+    utc_timestamp,
 )
 from mlflow_steward.serving._capture_queue import CaptureQueue, CaptureStats, capture_stats
 from mlflow_steward.serving._capture_read import (
@@ -55,11 +58,13 @@ __all__ = [
     "STATUS_TIMED_OUT",
     "CaptureQueue",
     "CaptureStats",
+    "CapturedRequest",
     "FeatureSchema",
     "LabelJoin",
     "ModelIdentity",
     "PackagedModel",
     "StewardModel",
+    "capture_rows",
     "capture_stats",
     "choose_serialization",
     "expand_features",
@@ -73,6 +78,7 @@ __all__ = [
     "parse_capture_uri",
     "read_captures",
     "read_labels_file",
+    "utc_timestamp",
     "validate_frame",
 ]
 
