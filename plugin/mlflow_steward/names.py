@@ -178,3 +178,8 @@ ARTIFACT_ENSEMBLE_COMPARISON = "ensemble/comparison.csv"  # members vs ensemble,
 ARTIFACT_ENSEMBLE_PLOT = "ensemble/comparison.png"  # bar plot of that table (test metric + interval)
 ARTIFACT_ENSEMBLE_MEMBERS = "ensemble/members.json"  # members: run, family, params, weight, sources
 ARTIFACT_ENSEMBLE_SUMMARY = "ensemble/summary.json"  # the EnsembleOutcome (read back on reuse)
+
+# --- serving fast path (added by the serving fast path) --------------------------------------
+ENV_FAST_PATH = "STEWARD_FAST_PATH"  # "0"/"false"/"off": predict with the pipeline, not the compiled plan
+MODEL_CONFIG_FAST_PATH = "fast_path"  # model_config key, same as the env var (the env var wins)
+MODEL_METADATA_FAST_PATH = "steward_fast_path"  # MLmodel metadata: {"enabled": bool, "reason": str}

@@ -17,4 +17,26 @@ except ImportError:  # pragma: no cover - scikit-learn 1.5
         return estimator._validate_data(X, reset=reset, **check_params)
 
 
-__all__ = ["_check_feature_names_in", "validate_data"]
+# --- fitted state the array kernels read (see _kernel_build) ----------------------------------
+def column_transformer_input_indices(transformer) -> dict:
+    """``name -> input column positions`` of a fitted ``ColumnTransformer`` (callables resolved)."""
+    return dict(transformer._transformer_to_input_indices)
+
+
+def one_hot_infrequent_enabled(encoder) -> bool:
+    """Whether a fitted ``OneHotEncoder`` groups infrequent categories."""
+    return bool(getattr(encoder, "_infrequent_enabled", False))
+
+
+def simple_imputer_fill_dtype(imputer):
+    """The dtype ``SimpleImputer.transform`` casts its statistics to (the dtype seen at fit)."""
+    return getattr(imputer, "_fill_dtype", None)
+
+
+__all__ = [
+    "_check_feature_names_in",
+    "column_transformer_input_indices",
+    "one_hot_infrequent_enabled",
+    "simple_imputer_fill_dtype",
+    "validate_data",
+]

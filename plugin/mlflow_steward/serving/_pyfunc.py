@@ -39,6 +39,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.serving._capture import CaptureWriter, ModelIdentity
+from mlflow_steward.serving._plan import load_predictor
 from mlflow_steward.serving._validation import FeatureSchema, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,8 @@ class StewardModel(mlflow.pyfunc.PythonModel):
         self.capture: CaptureWriter | None = None
         self.identity = ModelIdentity()
         self.manifest: dict[str, Any] = {}
+        self.predictor: Any = None  # the fast path (serving._plan.FastPlan) or the pipeline itself
+        self.fast_path: Any = None  # serving._plan.FastPathStatus: on/off and why
 
     def __getstate__(self) -> dict[str, Any]:  # stateless when pickled: the fitted pipeline is an artifact
         return {}
@@ -181,6 +184,7 @@ class StewardModel(mlflow.pyfunc.PythonModel):
         self.schema = FeatureSchema.from_dict(self.manifest["features"])
         self.pipeline = load_pipeline(context.artifacts[names.MODEL_ARTIFACT_PIPELINE], self.manifest)
         config = dict(context.model_config or {})
+        self.predictor, self.fast_path = load_predictor(self.pipeline, self.schema.columns, config)
         path = _capture_path(config)
         if path and not CAPTURE_SUPPRESSED.get():
             model_id, run_id = _logged_ids(_model_dir(manifest_path))
@@ -199,7 +203,7 @@ class StewardModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):
         frame = self._frame(model_input)
         try:
-            predictions = self.pipeline.predict(frame)
+            predictions = self._predictor.predict(frame)
         except ValueError as exc:  # scikit-learn and our cleaning refuse bad input with ValueError
             raise MlflowException(PREDICT_FAILED.format(error=exc), error_code=INVALID_PARAMETER_VALUE) from exc
         if self.capture is not None:
@@ -210,7 +214,7 @@ class StewardModel(mlflow.pyfunc.PythonModel):
         try:
             probabilities = classes = None
             if self.manifest.get("task") == "classification" and hasattr(self.pipeline, "predict_proba"):
-                probabilities, classes = self.pipeline.predict_proba(frame), self.classes_
+                probabilities, classes = self._predictor.predict_proba(frame), self.classes_
             request_id = _request_id(params)
         except Exception as exc:  # never fail a prediction because of capture
             logger.warning("inference capture skipped: %s: %s", type(exc).__name__, exc)
@@ -225,7 +229,11 @@ class StewardModel(mlflow.pyfunc.PythonModel):
         if self.pipeline is not None and not hasattr(self.pipeline, "predict_proba"):
             raise MlflowException(NO_PROBA.format(estimator=type(self.pipeline).__name__))
         frame = self._frame(model_input)
-        return self.pipeline.predict_proba(frame)
+        return self._predictor.predict_proba(frame)
+
+    @property
+    def _predictor(self) -> Any:
+        return self.pipeline if self.predictor is None else self.predictor
 
     @property
     def classes_(self) -> np.ndarray:

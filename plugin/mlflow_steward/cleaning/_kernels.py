@@ -1,0 +1,369 @@
+"""Array kernels: the fitted state of a cleaning step as a plain function of columns.
+
+A kernel takes a list of 1-D numpy columns (``float64`` for numbers, ``object`` for text, booleans
+and categories, ``datetime64`` for times), all of one length, and returns the transformed list, in
+the order of the step's ``get_feature_names_out``. No pandas, no validation, no feature names: the
+serving plan (``mlflow_steward.serving._plan``) checks the request once, resolves every column to a
+position when the model loads, and then only calls kernels.
+
+Kernels are exact: they do the arithmetic of the step they come from, operation for operation, so a
+plan predicts what the pipeline predicts. Where the step would raise on an input (an infinity given
+to a scaler, an unknown category with ``handle_unknown="error"``) or where a kernel would have to
+guess, the kernel raises :class:`KernelFallback` and the caller runs the step itself, which then
+answers (or fails) as it always did.
+
+Missing values keep their meaning per step: pandas-based steps (ours) treat ``None`` and ``NaN``
+alike; scikit-learn's ``SimpleImputer(missing_values=np.nan)`` does not count ``None`` in an object
+column as missing, and neither does its kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._errors import CleaningError
+
+Columns = list  # list[np.ndarray]: 1-D columns of one length
+
+
+class KernelUnavailable(CleaningError):
+    """A fitted step (named in the message) has no array kernel: the caller keeps the pipeline."""
+
+
+class KernelFallback(CleaningError):
+    """Raised while a kernel runs: this input needs the step itself (it may raise there)."""
+
+
+class ArrayKernel:
+    """Base of every kernel: ``kernel(columns) -> columns``."""
+
+    __slots__ = ()
+
+    def __call__(self, columns: Columns) -> Columns:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def is_missing(value: Any) -> bool:
+    """``None``, ``NaN`` or ``NaT``: what ``pandas.isna`` calls missing in an object column."""
+    return value is None or value != value
+
+
+def as_float(column: np.ndarray) -> np.ndarray:
+    """A column as float64 (no copy when it already is); text raises :class:`KernelFallback`."""
+    if column.dtype == np.float64:
+        return column
+    if column.dtype.kind in "iuf" or column.dtype == object:
+        try:
+            return column.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise KernelFallback(f"column of {column.dtype} is not numeric") from exc
+    raise KernelFallback(f"column of {column.dtype} is not numeric")
+
+
+def stack(columns: Columns) -> np.ndarray:
+    """Float columns side by side, shape ``(n_rows, n_columns)`` (C order)."""
+    n_rows = len(columns[0]) if columns else 0
+    out = np.empty((n_rows, len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        out[:, j] = as_float(column)
+    return out
+
+
+def _reject_infinite(block: np.ndarray, owner: str) -> None:
+    if np.isinf(block).any():  # the step's own check_array would raise: let it
+        raise KernelFallback(f"{owner}: input contains infinity")
+
+
+# --- composition -----------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Passthrough(ArrayKernel):
+    """The columns unchanged (``"passthrough"``, an identity ``FunctionTransformer``)."""
+
+    def __call__(self, columns: Columns) -> Columns:
+        return columns
+
+
+@dataclass(frozen=True, eq=False)
+class Chain(ArrayKernel):
+    """Kernels one after the other (a ``Pipeline``)."""
+
+    kernels: tuple[ArrayKernel, ...]
+
+    def __call__(self, columns: Columns) -> Columns:
+        for kernel in self.kernels:
+            columns = kernel(columns)
+        return columns
+
+
+@dataclass(frozen=True, eq=False)
+class Concat(ArrayKernel):
+    """Each part applied to its input positions, outputs side by side (a ``ColumnTransformer``)."""
+
+    parts: tuple[tuple[tuple[int, ...], ArrayKernel], ...]
+
+    def __call__(self, columns: Columns) -> Columns:
+        out: Columns = []
+        for positions, kernel in self.parts:
+            out.extend(kernel([columns[i] for i in positions]))
+        return out
+
+
+# --- our transformers ------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ReplaceMarkers(ArrayKernel):
+    """Text cells whose stripped value is a marker become NaN (``MissingMarkerReplacer``)."""
+
+    markers: frozenset
+
+    def __call__(self, columns: Columns) -> Columns:
+        if not self.markers:
+            return columns
+        markers, out = self.markers, list(columns)
+        for j, column in enumerate(columns):
+            if column.dtype != object:
+                continue  # numbers, booleans and times hold no marker text
+            hits = [i for i, v in enumerate(column.tolist()) if isinstance(v, str) and v.strip() in markers]
+            if hits:
+                replaced = column.copy()
+                replaced[hits] = np.nan
+                out[j] = replaced
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class FillMissing(ArrayKernel):
+    """Missing cells of some columns filled with one value each (``TypedImputer``)."""
+
+    fills: tuple[tuple[int, Any], ...]  # (position, fill value)
+
+    def __call__(self, columns: Columns) -> Columns:
+        out = list(columns)
+        for position, value in self.fills:
+            column = columns[position]
+            if column.dtype.kind == "f":
+                missing = np.isnan(column)
+                if not missing.any():
+                    continue
+                if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_)):
+                    out[position] = np.where(missing, value, column)
+                    continue
+                column = column.astype(object)  # a text fill in a float column: pandas goes object
+            elif column.dtype.kind in "iub":
+                continue  # integers and booleans hold no missing value
+            elif column.dtype != object:
+                raise KernelFallback(f"cannot fill a {column.dtype} column")
+            values = column.tolist()
+            try:
+                if not any(is_missing(v) for v in values):
+                    continue
+                filled = np.empty(len(values), dtype=object)
+                filled[:] = [value if is_missing(v) else v for v in values]
+            except TypeError as exc:  # pd.NA in an object column: let pandas decide
+                raise KernelFallback("ambiguous missing value") from exc
+            out[position] = filled
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Clip(ArrayKernel):
+    """Some columns clipped to fitted bounds, as float64 (``OutlierClipper``)."""
+
+    bounds: tuple[tuple[int, float, float], ...]  # (position, lower, upper)
+
+    def __call__(self, columns: Columns) -> Columns:
+        out = list(columns)
+        for position, lower, upper in self.bounds:
+            out[position] = np.clip(as_float(columns[position]), lower, upper)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class AppendRatios(ArrayKernel):
+    """Ratio columns appended; undefined or infinite ratios are NaN (``RatioFeatures``)."""
+
+    pairs: tuple[tuple[int, int], ...]  # (numerator position, denominator position)
+
+    def __call__(self, columns: Columns) -> Columns:
+        out = list(columns)
+        for numerator, denominator in self.pairs:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                values = as_float(columns[numerator]) / as_float(columns[denominator])
+            values[~np.isfinite(values)] = np.nan
+            out.append(values)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class RbfSimilarity(ArrayKernel):
+    """``exp(-gamma * ||x - c||^2)`` to each centre, as ``rbf_kernel`` computes it (``ClusterSimilarity``)."""
+
+    centers: np.ndarray  # (n_clusters, n_features)
+    centers_norm: np.ndarray  # (1, n_clusters): squared norms, as euclidean_distances computes them
+    gamma: float
+
+    def __call__(self, columns: Columns) -> Columns:
+        block = stack(columns)
+        if not np.isfinite(block).all():  # check_pairwise_arrays refuses NaN and infinity
+            raise KernelFallback("ClusterSimilarity: input contains NaN or infinity")
+        distances = -2 * (block @ self.centers.T)
+        distances += np.einsum("ij,ij->i", block, block)[:, np.newaxis]
+        distances += self.centers_norm
+        np.maximum(distances, 0, out=distances)
+        distances *= -self.gamma
+        np.exp(distances, distances)
+        return list(distances.T)
+
+
+@dataclass(frozen=True, eq=False)
+class Smooth(ArrayKernel):
+    """Columns smoothed within the batch in time order (``MovingAverageSmoother``, ``ExponentialSmoother``).
+
+    ``smooth`` is the smoother's own function of a float array in time order, so batches of any
+    size come out as the step computes them; a single row is its own smoothed value.
+    """
+
+    positions: tuple[int, ...]
+    order_position: int | None
+    smooth: Callable[[np.ndarray], np.ndarray]
+
+    def __call__(self, columns: Columns) -> Columns:
+        out = list(columns)
+        n_rows = len(columns[0])
+        if n_rows == 1:
+            for position in self.positions:
+                out[position] = as_float(columns[position])
+            return out
+        order = np.arange(n_rows) if self.order_position is None else _time_order(columns[self.order_position])
+        for position in self.positions:
+            values = as_float(columns[position])
+            smoothed = np.empty_like(values)
+            smoothed[order] = self.smooth(values[order])
+            out[position] = smoothed
+        return out
+
+
+def _time_order(key: np.ndarray) -> np.ndarray:
+    """Stable order with missing times last, as ``sort_values(kind="stable", na_position="last")``."""
+    if key.dtype.kind not in "fiuMm":
+        raise KernelFallback(f"time column of {key.dtype}: order it with pandas")
+    return np.argsort(key, kind="stable")
+
+
+# --- scikit-learn transformers -----------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Standardize(ArrayKernel):
+    """``(x - mean_) / scale_`` (``StandardScaler``; either part may be off)."""
+
+    mean: np.ndarray | None
+    scale: np.ndarray | None
+
+    def __call__(self, columns: Columns) -> Columns:
+        block = stack(columns)
+        _reject_infinite(block, "StandardScaler")
+        if self.mean is not None:
+            block -= self.mean
+        if self.scale is not None:
+            block /= self.scale
+        return list(block.T)
+
+
+@dataclass(frozen=True, eq=False)
+class MinMax(ArrayKernel):
+    """``x * scale_ + min_``, optionally clipped to the feature range (``MinMaxScaler``)."""
+
+    scale: np.ndarray
+    offset: np.ndarray
+    clip: tuple[float, float] | None
+
+    def __call__(self, columns: Columns) -> Columns:
+        block = stack(columns)
+        _reject_infinite(block, "MinMaxScaler")
+        block *= self.scale
+        block += self.offset
+        if self.clip is not None:
+            np.clip(block, self.clip[0], self.clip[1], out=block)
+        return list(block.T)
+
+
+@dataclass(frozen=True, eq=False)
+class OneHot(ArrayKernel):
+    """Each category to its output column, fixed once at load (``OneHotEncoder``).
+
+    ``lookups[j]`` maps a category of input column ``j`` to its output position among that
+    column's outputs (dropped categories are absent); an unknown value gives a row of zeros, or,
+    when ``unknown_error``, a :class:`KernelFallback` so the encoder raises its own error.
+    """
+
+    lookups: tuple[dict, ...]
+    known: tuple[frozenset, ...]  # every fitted category (dropped ones included)
+    widths: tuple[int, ...]
+    unknown_error: bool
+    dtype: Any
+
+    def __call__(self, columns: Columns) -> Columns:
+        n_rows = len(columns[0]) if columns else 0
+        block = np.zeros((n_rows, sum(self.widths)), dtype=self.dtype)
+        offset = 0
+        for column, lookup, known, width in zip(columns, self.lookups, self.known, self.widths):
+            values = column.tolist()
+            try:
+                hits = [lookup.get(v, -1) for v in values]
+                if self.unknown_error and not all(v in known for v in values):
+                    raise KernelFallback("OneHotEncoder: unknown category")
+            except TypeError as exc:  # an unhashable value: the encoder decides
+                raise KernelFallback("OneHotEncoder: unhashable value") from exc
+            rows = [i for i, h in enumerate(hits) if h >= 0]
+            if rows:
+                block[rows, [offset + hits[i] for i in rows]] = 1
+            offset += width
+        return list(block.T)
+
+
+@dataclass(frozen=True, eq=False)
+class SimpleImpute(ArrayKernel):
+    """``SimpleImputer``: fill ``missing_values`` with ``statistics_``; drop empty features."""
+
+    statistics: tuple[Any, ...]
+    keep: tuple[int, ...]  # input positions kept (features with a statistic)
+    missing_nan: bool
+    missing_value: Any
+    numeric: bool  # numeric strategy: every column must be float (the imputer converts)
+
+    def __call__(self, columns: Columns) -> Columns:
+        out: Columns = []
+        for position in self.keep:
+            column, value = columns[position], self.statistics[position]
+            if self.numeric or column.dtype.kind == "f":
+                column = as_float(column)
+                if np.isinf(column).any():
+                    raise KernelFallback("SimpleImputer: input contains infinity")
+                mask = np.isnan(column) if self.missing_nan else column == self.missing_value
+                out.append(np.where(mask, value, column) if mask.any() else column)
+                continue
+            if column.dtype != object:
+                raise KernelFallback(f"SimpleImputer: {column.dtype} column")
+            values = column.tolist()
+            if self.missing_nan:
+                mask = [v != v for v in values]  # NaN only: None is a value here, as in _get_mask
+            else:
+                mask = [v == self.missing_value for v in values]
+            if any(mask):
+                filled = np.empty(len(values), dtype=object)
+                filled[:] = [value if m else v for v, m in zip(values, mask)]
+                column = filled
+            out.append(column)
+        return out
+
+
+def positions_of(names: Sequence[str], wanted: Sequence[str], owner: str) -> tuple[int, ...]:
+    """Positions of ``wanted`` among ``names`` (a step's ``feature_names_in_``)."""
+    index = {name: i for i, name in enumerate(names)}
+    missing = [name for name in wanted if name not in index]
+    if missing:
+        raise KernelUnavailable(f"{owner}: columns {missing} are not among its input columns")
+    return tuple(index[name] for name in wanted)

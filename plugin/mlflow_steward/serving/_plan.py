@@ -1,0 +1,326 @@
+"""The serving fast path: the fitted cleaning compiled, at model load, into one plan of array kernels.
+
+A scikit-learn pipeline pays per call for what never changes between calls: input validation in
+every step, column lookups by name, pandas frames built and taken apart, feature-name checks, and
+thread start-up in the estimator. On one row that is most of the time (about 10 ms of cleaning for
+a 1 ms boosted model). The plan does that work once:
+
+* **Compile** (:func:`compile_plan`): every step before the estimator becomes an array kernel
+  (``mlflow_steward.cleaning.array_kernel``), with column positions and category indices fixed;
+  the estimator's feature names are checked once against the cleaning's output and then dropped
+  from a shallow copy, so it is called with a plain float matrix and no name check.
+* **Predict** (:class:`FastPlan`): the request frame (already checked by ``validate_frame``) is
+  split into numpy columns, run through the kernels, stacked into one float matrix, checked for
+  NaN/infinity, and given to the estimator under ``sklearn.config_context(assume_finite=True)``;
+  below :data:`SMALL_BATCH_ROWS` rows, with one OpenMP thread (waking threads costs more than one
+  row) and ``n_jobs=1``.
+
+The plan is exact: kernels do the steps' own arithmetic. Whenever an input is one the kernels do
+not reproduce exactly (a value a step would refuse, a kernel's :class:`KernelFallback`, an
+infinity reaching the estimator), that call goes to the pipeline, which answers or fails as it
+always did. A model whose pipeline has a step without a kernel (a transformer of your own) is
+served by the pipeline; :func:`load_predictor` says which, and why, in one log line, and the
+status is recorded at log time in ``steward.json`` and the model metadata (``steward_fast_path``).
+
+Switch it off with ``STEWARD_FAST_PATH=0`` or the model config ``{"fast_path": "0"}``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import config_context
+from sklearn.pipeline import Pipeline
+
+from mlflow_steward import names
+from mlflow_steward.cleaning import KernelFallback, KernelUnavailable, array_kernel, produces_sparse
+
+logger = logging.getLogger(__name__)
+
+#: Below this many rows the estimator runs on one thread (OpenMP limited, ``n_jobs=1``). Measured
+#: with ``benchmarks/serving.py --threads`` (HistGradientBoosting, 2 cores): see benchmarks/RESULTS.md.
+SMALL_BATCH_ROWS = 1000
+
+OFF_VALUES = frozenset({"0", "false", "off", "no"})
+SWITCHED_OFF = "switched off ({source})"
+NOT_A_PIPELINE = "the model is a {type}, not a scikit-learn Pipeline of cleaning steps and an estimator"
+NO_ESTIMATOR = "the pipeline's last step is not an estimator with predict"
+NO_NAMES = "the pipeline was fitted without column names"
+COLUMNS_NOT_IN_INPUT = "the pipeline was fitted with columns the model input does not have: {columns}"
+SPARSE_OUTPUT = "the cleaning hands a sparse matrix to the estimator"
+NAMES_DIFFER = "the estimator was fitted on other columns than the cleaning's output"
+NESTED_NAMES = "{type} passes column names on to its fitted parts"
+ENABLED = "{steps} cleaning steps compiled into array kernels; estimator {estimator}"
+
+
+@dataclass(frozen=True)
+class FastPathStatus:
+    """Whether a model predicts through the compiled plan, and why (or why not)."""
+
+    enabled: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "reason": self.reason}
+
+    def describe(self) -> str:
+        return f"steward fast path {'on' if self.enabled else 'off'}: {self.reason}"
+
+
+class FastPlan:
+    """Cleaning kernels + a name-free estimator copy, with the fitted pipeline as the fallback.
+
+    ``predict``/``predict_proba`` take a validated request frame and return what the pipeline's
+    would. ``calls`` and ``fallbacks`` count the calls served and those handed to the pipeline.
+    """
+
+    def __init__(self, pipeline: Any, columns: tuple[str, ...], kernels: tuple[Any, ...], estimator: Any) -> None:
+        self.pipeline = pipeline
+        self.columns = columns
+        self.kernels = kernels
+        self.estimator = estimator
+        self.allow_nan = _allows_nan(estimator)
+        self.small_estimator = _single_job(estimator)
+        self.openmp = _openmp_controllers()
+        self.calls = 0
+        self.fallbacks = 0
+        self._warned = False
+
+    # -- the cleaned matrix ---------------------------------------------------------------------
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """The float matrix the estimator gets (raises :class:`KernelFallback` for the pipeline)."""
+        columns = [_column(frame[name]) for name in self.columns]
+        for kernel in self.kernels:
+            columns = kernel(columns)
+        block = _stack(columns)
+        finite = np.isfinite(block)
+        if not finite.all() and (not self.allow_nan or np.isinf(block).any()):
+            raise KernelFallback("non-finite values for the estimator: its own checks decide")
+        return block
+
+    # -- predicting -----------------------------------------------------------------------------
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._run("predict", frame)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._run("predict_proba", frame)
+
+    def _run(self, method: str, frame: pd.DataFrame) -> np.ndarray:
+        self.calls += 1
+        try:
+            block = self.transform(frame)
+        except KernelFallback:
+            self.fallbacks += 1
+            return getattr(self.pipeline, method)(frame)
+        except Exception as exc:  # a kernel must never fail a call the pipeline can answer
+            self.fallbacks += 1
+            if not self._warned:
+                self._warned = True
+                logger.warning("steward fast path: kernel failed (%s: %s); this call used the pipeline",
+                               type(exc).__name__, exc, exc_info=True)  # fmt: skip
+            return getattr(self.pipeline, method)(frame)
+        return self._estimate(method, block)
+
+    def _estimate(self, method: str, block: np.ndarray) -> np.ndarray:
+        small = block.shape[0] < SMALL_BATCH_ROWS
+        estimator = self.small_estimator if small else self.estimator
+        with config_context(assume_finite=True):  # checked above, once
+            if not (small and self.openmp):
+                return getattr(estimator, method)(block)
+            previous = [controller.get_num_threads() for controller in self.openmp]
+            for controller in self.openmp:
+                controller.set_num_threads(1)
+            try:
+                return getattr(estimator, method)(block)
+            finally:
+                for controller, threads in zip(self.openmp, previous):
+                    controller.set_num_threads(threads)
+
+
+# --- compiling -------------------------------------------------------------------------------
+def compile_plan(pipeline: Any, input_columns: tuple[str, ...] | None = None) -> FastPlan:
+    """Compile a fitted ``Pipeline`` (cleaning steps + estimator); :class:`KernelUnavailable` says why not.
+
+    ``input_columns`` are the columns requests will have (the model's feature schema).
+    """
+    if type(pipeline) is not Pipeline:
+        raise KernelUnavailable(NOT_A_PIPELINE.format(type=type(pipeline).__name__))
+    steps = _flatten(pipeline)
+    estimator = steps[-1][1]
+    if estimator is None or isinstance(estimator, str) or not hasattr(estimator, "predict"):
+        raise KernelUnavailable(NO_ESTIMATOR)
+    columns = getattr(pipeline, "feature_names_in_", None)
+    if columns is None:
+        raise KernelUnavailable(NO_NAMES)
+    columns = tuple(str(c) for c in columns)
+    if input_columns is not None:
+        absent = [c for c in columns if c not in set(input_columns)]
+        if absent:
+            raise KernelUnavailable(COLUMNS_NOT_IN_INPUT.format(columns=absent))
+    transformers = steps[:-1]
+    kernels = []
+    for name, step in transformers:
+        try:
+            kernels.append(array_kernel(step))
+        except KernelUnavailable as exc:
+            raise KernelUnavailable(f"step {name!r}: {exc}") from None
+    if transformers and produces_sparse(transformers[-1][1]):
+        raise KernelUnavailable(SPARSE_OUTPUT)
+    return FastPlan(pipeline, columns, tuple(kernels), _name_free(estimator, transformers))
+
+
+def _flatten(pipeline: Any) -> list[tuple[str, Any]]:
+    """Nested ``Pipeline`` steps inlined, ``None``/``"passthrough"`` steps kept (identity kernels)."""
+    flat: list[tuple[str, Any]] = []
+    for name, step in pipeline.steps:
+        if type(step) is Pipeline:
+            flat += [(f"{name}/{inner}", s) for inner, s in _flatten(step)]
+        else:
+            flat.append((name, step))
+    return flat
+
+
+def _name_free(estimator: Any, transformers: list[tuple[str, Any]]) -> Any:
+    """A shallow copy of the estimator without ``feature_names_in_``, once its names are checked."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is None:
+        return estimator
+    if "feature_names_in_" not in vars(estimator) or _holds_names(estimator):
+        raise KernelUnavailable(NESTED_NAMES.format(type=type(estimator).__name__))
+    if transformers:
+        try:
+            produced = [str(c) for c in transformers[-1][1].get_feature_names_out()]
+        except Exception as exc:  # a step that cannot name its outputs: cannot check, so no plan
+            raise KernelUnavailable(f"{NAMES_DIFFER} (cannot name them: {exc})") from None
+        if produced != [str(c) for c in fitted]:
+            raise KernelUnavailable(NAMES_DIFFER)
+    stripped = copy.copy(estimator)
+    del stripped.feature_names_in_
+    return stripped
+
+
+def _holds_names(estimator: Any) -> bool:
+    """Whether a fitted part of the estimator (a sub-estimator) was fitted with column names."""
+    for key, value in vars(estimator).items():
+        if not key.endswith("_"):
+            continue
+        parts = value if isinstance(value, (list, tuple)) else [value]
+        for part in parts:
+            if hasattr(part, "get_params") and getattr(part, "feature_names_in_", None) is not None:
+                return True
+    return False
+
+
+def _allows_nan(estimator: Any) -> bool:
+    try:
+        from sklearn.utils import get_tags
+
+        return bool(get_tags(estimator).input_tags.allow_nan)
+    except Exception:  # no tags (not a scikit-learn estimator): NaN goes through the pipeline
+        return False
+
+
+def _single_job(estimator: Any) -> Any:
+    """The estimator with ``n_jobs=1`` (a shallow copy) when it would start workers, else itself."""
+    n_jobs = getattr(estimator, "n_jobs", None)
+    if n_jobs in (None, 1) or "n_jobs" not in vars(estimator):
+        return estimator
+    single = copy.copy(estimator)
+    single.n_jobs = 1
+    return single
+
+
+def _openmp_controllers() -> list[Any]:
+    """threadpoolctl's controllers of the OpenMP runtimes loaded (scikit-learn's own among them)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        return list(ThreadpoolController().select(user_api="openmp").lib_controllers)
+    except Exception as exc:  # threadpoolctl missing or unusable: threads stay as they are
+        logger.debug("no OpenMP control: %s", exc)
+        return []
+
+
+# --- request frame -> columns --------------------------------------------------------------------
+def _column(series: pd.Series) -> np.ndarray:
+    """One request column as the kernels take it: float64 numbers, object text/booleans, datetime64."""
+    dtype = series.dtype
+    if dtype == np.float64:
+        return series.to_numpy()
+    if dtype == object:
+        return series.to_numpy()
+    kind = getattr(dtype, "kind", "O")
+    if kind in "iuf" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return series.to_numpy(dtype=np.float64)
+    if kind == "b" and dtype == bool:
+        return series.to_numpy(dtype=object)
+    if isinstance(dtype, pd.StringDtype):
+        if dtype.na_value is not np.nan and series.hasnans:  # pd.NA: leave it to the pipeline
+            raise KernelFallback("pd.NA in a string column")
+        return series.to_numpy(dtype=object)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return np.asarray(series, dtype=object)
+    if kind == "M" and not isinstance(dtype, pd.DatetimeTZDtype):
+        return series.to_numpy()
+    raise KernelFallback(f"column {series.name!r} of {dtype}")
+
+
+def _stack(columns: list[np.ndarray]) -> np.ndarray:
+    out = np.empty((len(columns[0]) if columns else 0, len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        if column.dtype.kind not in "fiub":
+            raise KernelFallback(f"output column {j} is {column.dtype}, not numeric")
+        out[:, j] = column
+    return out
+
+
+# --- loading -------------------------------------------------------------------------------------
+def _switched_off(config: dict[str, Any]) -> str | None:
+    env = os.environ.get(names.ENV_FAST_PATH)
+    if env is not None and env.strip().lower() in OFF_VALUES:
+        return f"{names.ENV_FAST_PATH}={env}"
+    value = config.get(names.MODEL_CONFIG_FAST_PATH)
+    if env is None and (value is False or str(value).strip().lower() in OFF_VALUES):
+        return f"model config {names.MODEL_CONFIG_FAST_PATH}={value!r}"
+    return None
+
+
+def fast_path_status(pipeline: Any, input_columns: tuple[str, ...] | None = None) -> FastPathStatus:
+    """Whether ``pipeline`` compiles into a plan (what log time records in the model)."""
+    try:
+        plan = compile_plan(pipeline, input_columns)
+    except KernelUnavailable as exc:
+        return FastPathStatus(False, str(exc))
+    except Exception as exc:  # never fail logging or loading a model over its fast path
+        return FastPathStatus(False, f"could not compile: {type(exc).__name__}: {exc}")
+    return FastPathStatus(True, _enabled_reason(plan))
+
+
+def _enabled_reason(plan: FastPlan) -> str:
+    return ENABLED.format(steps=len(plan.kernels), estimator=type(plan.estimator).__name__)
+
+
+def load_predictor(pipeline: Any, input_columns: tuple[str, ...] | None, config: dict[str, Any] | None = None):
+    """``(predictor, status)``: the compiled plan when it can be used, else the pipeline itself.
+
+    Called by ``StewardModel.load_context``; logs one line saying which, and why.
+    """
+    off = _switched_off(dict(config or {}))
+    if off is not None:
+        status, predictor = FastPathStatus(False, SWITCHED_OFF.format(source=off)), pipeline
+    else:
+        try:
+            predictor = compile_plan(pipeline, input_columns)
+            status = FastPathStatus(True, _enabled_reason(predictor))
+        except KernelUnavailable as exc:
+            status, predictor = FastPathStatus(False, str(exc)), pipeline
+        except Exception as exc:  # never fail loading a model over its fast path
+            status, predictor = FastPathStatus(False, f"could not compile: {type(exc).__name__}: {exc}"), pipeline
+    logger.info(status.describe())
+    return predictor, status
