@@ -17,7 +17,7 @@ from ._errors import (
 )
 from ._features import ClusterSimilarity, RatioFeatures
 from ._impute import TypedImputer
-from ._kernel_build import array_kernel, produces_sparse
+from ._kernel_build import array_kernel, frame_columns, produces_sparse
 from ._kernels import ArrayKernel, KernelFallback, KernelUnavailable
 from ._markers import MissingMarkerReplacer
 from ._outliers import OutlierClipper
@@ -48,6 +48,7 @@ __all__ = [
     "build_cleaning_pipeline",
     "build_model_pipeline",
     "cleaning_report",
+    "frame_columns",
     "produces_sparse",
     "untrusted_types",
 ]

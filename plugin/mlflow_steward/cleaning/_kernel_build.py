@@ -1,4 +1,5 @@
-"""``array_kernel(step)``: the array kernel of a fitted cleaning step, or ``KernelUnavailable``.
+"""``array_kernel(step)``: the array kernel of a fitted cleaning step, or ``KernelUnavailable``;
+``frame_columns(frame, names)``: a frame's columns as kernels take them.
 
 Our transformers build their own (``_array_kernel()``, next to their ``transform``). The
 scikit-learn steps the pipeline builder uses are built here from their fitted attributes:
@@ -11,6 +12,7 @@ the serving plan keeps the pipeline.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -22,6 +24,7 @@ from ._kernels import (
     ArrayKernel,
     Chain,
     Concat,
+    KernelFallback,
     KernelUnavailable,
     MinMax,
     OneHot,
@@ -44,6 +47,38 @@ def array_kernel(step) -> ArrayKernel:
     if builder is None:
         raise KernelUnavailable(NO_KERNEL.format(owner=kind.__name__))
     return builder(step)
+
+
+def frame_columns(frame: pd.DataFrame, names) -> list[np.ndarray]:
+    """The columns ``names`` of ``frame`` as kernels take them (no copy where possible).
+
+    Numbers become float64 (as every numeric step converts them), text, booleans and categories
+    object arrays (``None`` stays ``None``; a category's missing value is NaN), naive times
+    ``datetime64``. Anything else (``pd.NA`` in a string column, time zones, nullable integers)
+    raises :class:`KernelFallback`: the pipeline's pandas code decides.
+    """
+    return [_column(frame[name]) for name in names]
+
+
+def _column(series: pd.Series) -> np.ndarray:
+    dtype = series.dtype
+    if dtype == np.float64 or dtype == object:
+        return series.to_numpy()
+    extension = isinstance(dtype, pd.api.extensions.ExtensionDtype)
+    kind = getattr(dtype, "kind", "O")
+    if kind in "iuf" and not extension:
+        return series.to_numpy(dtype=np.float64)
+    if kind == "b" and not extension:
+        return series.to_numpy(dtype=object)
+    if isinstance(dtype, pd.StringDtype):
+        if dtype.na_value is not np.nan and series.hasnans:  # pd.NA: leave it to pandas
+            raise KernelFallback(f"column {series.name!r}: pd.NA in a string column")
+        return series.to_numpy(dtype=object)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return np.asarray(series, dtype=object)
+    if kind == "M" and not extension:
+        return series.to_numpy()
+    raise KernelFallback(f"column {series.name!r} of {dtype}")
 
 
 def produces_sparse(step) -> bool:

@@ -340,8 +340,8 @@ class SimpleImpute(ArrayKernel):
             column, value = columns[position], self.statistics[position]
             if self.numeric or column.dtype.kind == "f":
                 column = as_float(column)
-                if np.isinf(column).any():
-                    raise KernelFallback("SimpleImputer: input contains infinity")
+                if np.isinf(column).any() or (not self.missing_nan and np.isnan(column).any()):
+                    raise KernelFallback("SimpleImputer: input contains infinity (or NaN)")
                 mask = np.isnan(column) if self.missing_nan else column == self.missing_value
                 out.append(np.where(mask, value, column) if mask.any() else column)
                 continue
@@ -350,7 +350,9 @@ class SimpleImpute(ArrayKernel):
             values = column.tolist()
             if self.missing_nan:
                 mask = [v != v for v in values]  # NaN only: None is a value here, as in _get_mask
-            else:
+            else:  # NaN is refused then (check_array), by the step: let it say so
+                if any(v != v for v in values):
+                    raise KernelFallback("SimpleImputer: NaN with another missing_values")
                 mask = [v == self.missing_value for v in values]
             if any(mask):
                 filled = np.empty(len(values), dtype=object)

@@ -39,7 +39,13 @@ from sklearn import config_context
 from sklearn.pipeline import Pipeline
 
 from mlflow_steward import names
-from mlflow_steward.cleaning import KernelFallback, KernelUnavailable, array_kernel, produces_sparse
+from mlflow_steward.cleaning import (
+    KernelFallback,
+    KernelUnavailable,
+    array_kernel,
+    frame_columns,
+    produces_sparse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +101,7 @@ class FastPlan:
     # -- the cleaned matrix ---------------------------------------------------------------------
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The float matrix the estimator gets (raises :class:`KernelFallback` for the pipeline)."""
-        columns = [_column(frame[name]) for name in self.columns]
+        columns = frame_columns(frame, self.columns)
         for kernel in self.kernels:
             columns = kernel(columns)
         block = _stack(columns)
@@ -247,30 +253,7 @@ def _openmp_controllers() -> list[Any]:
         return []
 
 
-# --- request frame -> columns --------------------------------------------------------------------
-def _column(series: pd.Series) -> np.ndarray:
-    """One request column as the kernels take it: float64 numbers, object text/booleans, datetime64."""
-    dtype = series.dtype
-    if dtype == np.float64:
-        return series.to_numpy()
-    if dtype == object:
-        return series.to_numpy()
-    kind = getattr(dtype, "kind", "O")
-    if kind in "iuf" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        return series.to_numpy(dtype=np.float64)
-    if kind == "b" and dtype == bool:
-        return series.to_numpy(dtype=object)
-    if isinstance(dtype, pd.StringDtype):
-        if dtype.na_value is not np.nan and series.hasnans:  # pd.NA: leave it to the pipeline
-            raise KernelFallback("pd.NA in a string column")
-        return series.to_numpy(dtype=object)
-    if isinstance(dtype, pd.CategoricalDtype):
-        return np.asarray(series, dtype=object)
-    if kind == "M" and not isinstance(dtype, pd.DatetimeTZDtype):
-        return series.to_numpy()
-    raise KernelFallback(f"column {series.name!r} of {dtype}")
-
-
+# --- kernel output -> the estimator's matrix -------------------------------------------------
 def _stack(columns: list[np.ndarray]) -> np.ndarray:
     out = np.empty((len(columns[0]) if columns else 0, len(columns)), dtype=np.float64)
     for j, column in enumerate(columns):
