@@ -255,7 +255,9 @@ def _openmp_controllers() -> list[Any]:
 
 # --- kernel output -> the estimator's matrix -------------------------------------------------
 def _stack(columns: list[np.ndarray]) -> np.ndarray:
-    out = np.empty((len(columns[0]) if columns else 0, len(columns)), dtype=np.float64)
+    """The estimator's matrix, in Fortran order like ``numpy.asarray`` of the pipeline's frame (a
+    linear model's BLAS call then sums in the same order, to the last bit)."""
+    out = np.empty((len(columns[0]) if columns else 0, len(columns)), dtype=np.float64, order="F")
     for j, column in enumerate(columns):
         if column.dtype.kind not in "fiub":
             raise KernelFallback(f"output column {j} is {column.dtype}, not numeric")
