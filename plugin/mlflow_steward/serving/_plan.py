@@ -11,7 +11,8 @@ a 1 ms boosted model). The plan does that work once:
   from a shallow copy, so it is called with a plain float matrix and no name check.
 * **Predict** (:class:`FastPlan`): the request frame (already checked by ``validate_frame``) is
   split into numpy columns, run through the kernels, stacked into one float matrix, checked for
-  NaN/infinity, and given to the estimator under ``sklearn.config_context(assume_finite=True)``;
+  NaN, infinity and float32 overflow (once, for all the checks the estimator would repeat), and
+  given to the estimator under ``sklearn.config_context(assume_finite=True)``;
   below :data:`SMALL_BATCH_ROWS` rows, with one OpenMP thread (waking threads costs more than one
   row) and ``n_jobs=1``.
 
@@ -52,6 +53,10 @@ logger = logging.getLogger(__name__)
 #: Below this many rows the estimator runs on one thread (OpenMP limited, ``n_jobs=1``). Measured
 #: with ``benchmarks/serving.py --threads`` (HistGradientBoosting, 2 cores): see benchmarks/RESULTS.md.
 SMALL_BATCH_ROWS = 1000
+
+#: Larger values become infinity in estimators that predict in float32 (trees, forests), which
+#: their input check refuses: such a matrix goes to the pipeline, whose checks then decide.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 OFF_VALUES = frozenset({"0", "false", "off", "no"})
 SWITCHED_OFF = "switched off ({source})"
@@ -105,9 +110,9 @@ class FastPlan:
         for kernel in self.kernels:
             columns = kernel(columns)
         block = _stack(columns)
-        finite = np.isfinite(block)
-        if not finite.all() and (not self.allow_nan or np.isinf(block).any()):
-            raise KernelFallback("non-finite values for the estimator: its own checks decide")
+        ordinary = np.abs(block) <= FLOAT32_MAX  # False for NaN, infinity and float32 overflow
+        if not ordinary.all() and not (self.allow_nan and (ordinary | np.isnan(block)).all()):
+            raise KernelFallback("values the estimator's own checks must see (infinity, > float32)")
         return block
 
     # -- predicting -----------------------------------------------------------------------------
