@@ -23,6 +23,7 @@ from ._compat import column_transformer_input_indices, one_hot_infrequent_enable
 from ._kernels import (
     ArrayKernel,
     Chain,
+    Coded,
     Concat,
     KernelFallback,
     KernelUnavailable,
@@ -52,30 +53,32 @@ def array_kernel(step) -> ArrayKernel:
 def frame_columns(frame: pd.DataFrame, names) -> list[np.ndarray]:
     """The columns ``names`` of ``frame`` as kernels take them (no copy where possible).
 
-    Numbers become float64 (as every numeric step converts them), text, booleans and categories
-    object arrays (``None`` stays ``None``; a category's missing value is NaN), naive times
-    ``datetime64``. Anything else (``pd.NA`` in a string column, time zones, nullable integers)
+    Numbers become float64 (as every numeric step converts them); text, booleans and categories
+    :class:`~._kernels.Coded` columns (``None`` stays ``None``; a category's missing value is
+    NaN); naive times ``datetime64``. Anything else (``pd.NA`` in a string column, time zones, nullable integers)
     raises :class:`KernelFallback`: the pipeline's pandas code decides.
     """
     return [_column(frame[name]) for name in names]
 
 
-def _column(series: pd.Series) -> np.ndarray:
+def _column(series: pd.Series):
     dtype = series.dtype
-    if dtype == np.float64 or dtype == object:
+    if dtype == np.float64:
         return series.to_numpy()
+    if dtype == object:
+        return Coded.encode(series.to_numpy())
     extension = isinstance(dtype, pd.api.extensions.ExtensionDtype)
     kind = getattr(dtype, "kind", "O")
     if kind in "iuf" and not extension:
         return series.to_numpy(dtype=np.float64)
     if kind == "b" and not extension:
-        return series.to_numpy(dtype=object)
+        return Coded.encode(series.to_numpy(dtype=object))
     if isinstance(dtype, pd.StringDtype):
         if dtype.na_value is not np.nan and series.hasnans:  # pd.NA: leave it to pandas
             raise KernelFallback(f"column {series.name!r}: pd.NA in a string column")
-        return series.to_numpy(dtype=object)
+        return Coded.encode(series.to_numpy(dtype=object))
     if isinstance(dtype, pd.CategoricalDtype):
-        return np.asarray(series, dtype=object)
+        return Coded.encode(np.asarray(series, dtype=object))
     if kind == "M" and not extension:
         return series.to_numpy()
     raise KernelFallback(f"column {series.name!r} of {dtype}")

@@ -1,8 +1,10 @@
 """Array kernels: the fitted state of a cleaning step as a plain function of columns.
 
-A kernel takes a list of 1-D numpy columns (``float64`` for numbers, ``object`` for text, booleans
-and categories, ``datetime64`` for times), all of one length, and returns the transformed list, in
-the order of the step's ``get_feature_names_out``. No pandas, no validation, no feature names: the
+A kernel takes a list of columns of one length (1-D ``float64`` arrays for numbers,
+``datetime64`` for times, and :class:`Coded` for text, booleans and categories) and returns the
+transformed list, in the order of the step's ``get_feature_names_out``. A :class:`Coded` column
+holds each distinct value once plus one code per row, so text steps (markers, imputation, one-hot)
+look at every distinct value once, and one-hot encoding is an index lookup per row. No pandas, no validation, no feature names: the
 serving plan (``mlflow_steward.serving._plan``) checks the request once, resolves every column to a
 position when the model loads, and then only calls kernels.
 
@@ -27,7 +29,7 @@ import numpy as np
 
 from ._errors import CleaningError
 
-Columns = list  # list[np.ndarray]: 1-D columns of one length
+Columns = list  # list of 1-D numpy arrays and Coded columns, all of one length
 
 
 class KernelUnavailable(CleaningError):
@@ -47,6 +49,50 @@ class ArrayKernel:
         raise NotImplementedError
 
 
+@dataclass(frozen=True, eq=False)
+class Coded:
+    """A text (or boolean, or category) column: its distinct values once, and a code per row.
+
+    Values are told apart as a ``dict`` does (``==`` and hash), as ``OneHotEncoder`` does too;
+    ``None`` and NaN stay apart.
+    """
+
+    codes: np.ndarray  # intp, one per row
+    uniques: np.ndarray  # object, the distinct values in order of first appearance
+
+    dtype = np.dtype(object)
+
+    @classmethod
+    def encode(cls, column: np.ndarray) -> Coded:
+        index: dict = {}
+        code = index.setdefault
+        try:
+            codes = np.array([code(v, len(index)) for v in column.tolist()], dtype=np.intp)
+        except TypeError as exc:  # an unhashable value: pandas decides
+            raise KernelFallback("unhashable value in a text column") from exc
+        uniques = np.empty(len(index), dtype=object)
+        uniques[:] = list(index)
+        return cls(codes, uniques)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def values(self) -> np.ndarray:
+        """The column as an object array, one value per row."""
+        return self.uniques[self.codes]
+
+    def tolist(self) -> list:
+        return self.values().tolist()
+
+    def astype(self, dtype) -> np.ndarray:
+        return self.uniques.astype(dtype)[self.codes]
+
+    def with_uniques(self, uniques: list) -> Coded:
+        replaced = np.empty(len(uniques), dtype=object)
+        replaced[:] = uniques
+        return Coded(self.codes, replaced)
+
+
 # --- helpers ---------------------------------------------------------------------------------
 def is_missing(value: Any) -> bool:
     """``None``, ``NaN`` or ``NaT``: what ``pandas.isna`` calls missing in an object column."""
@@ -57,7 +103,7 @@ def as_float(column: np.ndarray) -> np.ndarray:
     """A column as float64 (no copy when it already is); text raises :class:`KernelFallback`."""
     if column.dtype == np.float64:
         return column
-    if column.dtype.kind in "iuf" or column.dtype == object:
+    if column.dtype.kind in "iufb" or column.dtype == object:
         try:
             return column.astype(np.float64)
         except (TypeError, ValueError) as exc:
@@ -125,13 +171,13 @@ class ReplaceMarkers(ArrayKernel):
             return columns
         markers, out = self.markers, list(columns)
         for j, column in enumerate(columns):
-            if column.dtype != object:
-                continue  # numbers, booleans and times hold no marker text
-            hits = [i for i, v in enumerate(column.tolist()) if isinstance(v, str) and v.strip() in markers]
-            if hits:
-                replaced = column.copy()
-                replaced[hits] = np.nan
-                out[j] = replaced
+            if not isinstance(column, Coded):
+                continue  # numbers and times hold no marker text
+            uniques = column.uniques.tolist()
+            if any(isinstance(v, str) and v.strip() in markers for v in uniques):
+                out[j] = column.with_uniques(
+                    [np.nan if isinstance(v, str) and v.strip() in markers else v for v in uniques]
+                )
         return out
 
 
@@ -145,27 +191,24 @@ class FillMissing(ArrayKernel):
         out = list(columns)
         for position, value in self.fills:
             column = columns[position]
-            if column.dtype.kind == "f":
+            if not isinstance(column, Coded):
+                if column.dtype.kind in "iub":
+                    continue  # integers and booleans hold no missing value
+                if column.dtype.kind != "f":
+                    raise KernelFallback(f"cannot fill a {column.dtype} column")
                 missing = np.isnan(column)
                 if not missing.any():
                     continue
                 if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_)):
                     out[position] = np.where(missing, value, column)
                     continue
-                column = column.astype(object)  # a text fill in a float column: pandas goes object
-            elif column.dtype.kind in "iub":
-                continue  # integers and booleans hold no missing value
-            elif column.dtype != object:
-                raise KernelFallback(f"cannot fill a {column.dtype} column")
-            values = column.tolist()
+                column = Coded.encode(column.astype(object))  # a text fill in a float column: object
+            uniques = column.uniques.tolist()
             try:
-                if not any(is_missing(v) for v in values):
-                    continue
-                filled = np.empty(len(values), dtype=object)
-                filled[:] = [value if is_missing(v) else v for v in values]
+                if any(is_missing(v) for v in uniques):
+                    out[position] = column.with_uniques([value if is_missing(v) else v for v in uniques])
             except TypeError as exc:  # pd.NA in an object column: let pandas decide
                 raise KernelFallback("ambiguous missing value") from exc
-            out[position] = filled
         return out
 
 
@@ -249,7 +292,7 @@ class Smooth(ArrayKernel):
 
 def _time_order(key: np.ndarray) -> np.ndarray:
     """Stable order with missing times last, as ``sort_values(kind="stable", na_position="last")``."""
-    if key.dtype.kind not in "fiuMm":
+    if isinstance(key, Coded) or key.dtype.kind not in "fiuMm":
         raise KernelFallback(f"time column of {key.dtype}: order it with pandas")
     return np.argsort(key, kind="stable")
 
@@ -310,16 +353,17 @@ class OneHot(ArrayKernel):
         block = np.zeros((n_rows, sum(self.widths)), dtype=self.dtype)
         offset = 0
         for column, lookup, known, width in zip(columns, self.lookups, self.known, self.widths):
-            values = column.tolist()
+            coded = column if isinstance(column, Coded) else Coded.encode(column)
+            uniques = coded.uniques.tolist()
             try:
-                hits = [lookup.get(v, -1) for v in values]
-                if self.unknown_error and not all(v in known for v in values):
+                if self.unknown_error and not all(v in known for v in uniques):
                     raise KernelFallback("OneHotEncoder: unknown category")
+                positions = np.fromiter((lookup.get(v, -1) for v in uniques), dtype=np.intp, count=len(uniques))
             except TypeError as exc:  # an unhashable value: the encoder decides
                 raise KernelFallback("OneHotEncoder: unhashable value") from exc
-            rows = [i for i, h in enumerate(hits) if h >= 0]
-            if rows:
-                block[rows, [offset + hits[i] for i in rows]] = 1
+            hits = positions[coded.codes]
+            rows = np.flatnonzero(hits >= 0)
+            block[rows, offset + hits[rows]] = 1
             offset += width
         return list(block.T)
 
@@ -338,26 +382,24 @@ class SimpleImpute(ArrayKernel):
         out: Columns = []
         for position in self.keep:
             column, value = columns[position], self.statistics[position]
-            if self.numeric or column.dtype.kind == "f":
+            if self.numeric or (not isinstance(column, Coded) and column.dtype.kind == "f"):
                 column = as_float(column)
                 if np.isinf(column).any() or (not self.missing_nan and np.isnan(column).any()):
                     raise KernelFallback("SimpleImputer: input contains infinity (or NaN)")
                 mask = np.isnan(column) if self.missing_nan else column == self.missing_value
                 out.append(np.where(mask, value, column) if mask.any() else column)
                 continue
-            if column.dtype != object:
+            if not isinstance(column, Coded):
                 raise KernelFallback(f"SimpleImputer: {column.dtype} column")
-            values = column.tolist()
+            uniques = column.uniques.tolist()
             if self.missing_nan:
-                mask = [v != v for v in values]  # NaN only: None is a value here, as in _get_mask
+                mask = [v != v for v in uniques]  # NaN only: None is a value here, as in _get_mask
             else:  # NaN is refused then (check_array), by the step: let it say so
-                if any(v != v for v in values):
+                if any(v != v for v in uniques):
                     raise KernelFallback("SimpleImputer: NaN with another missing_values")
-                mask = [v == self.missing_value for v in values]
+                mask = [v == self.missing_value for v in uniques]
             if any(mask):
-                filled = np.empty(len(values), dtype=object)
-                filled[:] = [value if m else v for v, m in zip(values, mask)]
-                column = filled
+                column = column.with_uniques([value if m else v for v, m in zip(uniques, mask)])
             out.append(column)
         return out
 

@@ -264,7 +264,7 @@ def _stack(columns: list[np.ndarray]) -> np.ndarray:
     linear model's BLAS call then sums in the same order, to the last bit)."""
     out = np.empty((len(columns[0]) if columns else 0, len(columns)), dtype=np.float64, order="F")
     for j, column in enumerate(columns):
-        if column.dtype.kind not in "fiub":
+        if column.dtype.kind not in "fiub":  # text (or a time) for the estimator: its checks decide
             raise KernelFallback(f"output column {j} is {column.dtype}, not numeric")
         out[:, j] = column
     return out
