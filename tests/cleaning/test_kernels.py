@@ -385,3 +385,39 @@ def test_one_hot_with_missing_categories_and_sparse_outputs_are_refused_or_repor
     forced = ColumnTransformer([("oh", sparse, ["ocean_proximity"])], sparse_threshold=1.0).fit(housing_x)
     with pytest.raises(KernelUnavailable, match="sparse output"):
         array_kernel(forced)
+
+
+# --- frames to kernel columns -------------------------------------------------------------------
+def _every_dtype() -> pd.DataFrame:
+    return pd.DataFrame({
+        "float": [1.5, np.nan, 3.0], "int": [1, 2, 3], "str": pd.Series(["a", None, "b"], dtype="str"),
+        "object": pd.Series(["a", None, np.nan], dtype=object), "category": pd.Categorical(["a", None, "a"]),
+        "bool": [True, False, True], "time": pd.to_datetime(["2026-01-02", None, "2026-01-01"]),
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("public_only", [False, True])
+def test_frame_columns_by_dtype(monkeypatch, public_only):
+    if public_only:  # the public (slower) path, if pandas drops its private accessor
+        monkeypatch.delattr(pd.DataFrame, "_get_column_array")
+    frame = _every_dtype()
+    columns = dict(zip(frame.columns, frame_columns(frame, list(frame.columns))))
+    assert columns["float"].dtype == np.float64 and columns["int"].tolist() == [1.0, 2.0, 3.0]
+    assert columns["str"].tolist()[0] == "a" and columns["str"].tolist()[1] != columns["str"].tolist()[1]  # NaN
+    values = columns["object"].tolist()
+    assert values[0] == "a" and values[1] is None and values[2] != values[2]  # None and NaN stay apart
+    assert len(columns["object"].uniques) == 3 and columns["category"].codes.tolist() == [0, 1, 0]
+    assert columns["bool"].tolist() == [True, False, True]
+    assert columns["time"].dtype.kind == "M" and np.isnat(columns["time"][1])
+    assert [len(c) for c in columns.values()] == [3] * 7
+
+
+@pytest.mark.parametrize(
+    "frame", [pd.DataFrame({"x": pd.Series(["a", None], dtype="string")}),
+              pd.DataFrame({"x": pd.to_datetime(["2026-01-01", None]).tz_localize("UTC")}),
+              pd.DataFrame({"x": pd.array([1, None], dtype="Int64")}),
+              pd.DataFrame([[1.0, 2.0]], columns=["x", "x"]), pd.DataFrame({"y": [1.0]})],
+)  # fmt: skip
+def test_frame_columns_leaves_what_pandas_must_decide_to_the_pipeline(frame):
+    with pytest.raises(KernelFallback):
+        frame_columns(frame, ["x"])

@@ -1,6 +1,8 @@
-"""The only place ``cleaning`` touches scikit-learn internals (kept small on purpose)."""
+"""The only place ``cleaning`` touches scikit-learn (and pandas) internals (kept small on purpose)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 # private, but stable since scikit-learn 1.0
 from sklearn.utils.validation import _check_feature_names_in  # noqa: F401
@@ -33,9 +35,21 @@ def simple_imputer_fill_dtype(imputer):
     return getattr(imputer, "_fill_dtype", None)
 
 
+# --- pandas ---------------------------------------------------------------------------------
+def frame_column(frame, position: int):
+    """The values of a frame's column by position (numpy or pandas array), without building a
+    Series: ``frame.iloc[:, i]`` costs about 40 us a column, this about 2 us (array kernels)."""
+    getter = getattr(frame, "_get_column_array", None)
+    if getter is None:  # pragma: no cover - pandas moved it: the public (slower) way
+        series = frame.iloc[:, position]
+        return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+    return getter(position)
+
+
 __all__ = [
     "_check_feature_names_in",
     "column_transformer_input_indices",
+    "frame_column",
     "one_hot_infrequent_enabled",
     "simple_imputer_fill_dtype",
     "validate_data",

@@ -19,7 +19,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
 
 from ._base import PUBLIC_MODULE
-from ._compat import column_transformer_input_indices, one_hot_infrequent_enabled, simple_imputer_fill_dtype
+from ._compat import (
+    column_transformer_input_indices,
+    frame_column,
+    one_hot_infrequent_enabled,
+    simple_imputer_fill_dtype,
+)
 from ._kernels import (
     ArrayKernel,
     Chain,
@@ -50,38 +55,45 @@ def array_kernel(step) -> ArrayKernel:
     return builder(step)
 
 
-def frame_columns(frame: pd.DataFrame, names) -> list[np.ndarray]:
+def frame_columns(frame: pd.DataFrame, names) -> list:
     """The columns ``names`` of ``frame`` as kernels take them (no copy where possible).
 
     Numbers become float64 (as every numeric step converts them); text, booleans and categories
     :class:`~._kernels.Coded` columns (``None`` stays ``None``; a category's missing value is
-    NaN); naive times ``datetime64``. Anything else (``pd.NA`` in a string column, time zones, nullable integers)
-    raises :class:`KernelFallback`: the pipeline's pandas code decides.
+    NaN); naive times ``datetime64``. Anything else (``pd.NA`` in a string column, time zones,
+    nullable integers, a missing or doubled column name) raises :class:`KernelFallback`: the
+    pipeline's pandas code decides.
     """
-    return [_column(frame[name]) for name in names]
+    position = {name: i for i, name in enumerate(frame.columns)}
+    if len(position) != frame.shape[1]:
+        raise KernelFallback("the frame has duplicate column names")
+    try:
+        return [_column(frame_column(frame, position[name]), name) for name in names]
+    except KeyError as exc:
+        raise KernelFallback(f"column {exc} is missing") from None
 
 
-def _column(series: pd.Series):
-    dtype = series.dtype
-    if dtype == np.float64:
-        return series.to_numpy()
-    if dtype == object:
-        return Coded.encode(series.to_numpy())
-    extension = isinstance(dtype, pd.api.extensions.ExtensionDtype)
-    kind = getattr(dtype, "kind", "O")
-    if kind in "iuf" and not extension:
-        return series.to_numpy(dtype=np.float64)
-    if kind == "b" and not extension:
-        return Coded.encode(series.to_numpy(dtype=object))
-    if isinstance(dtype, pd.StringDtype):
-        if dtype.na_value is not np.nan and series.hasnans:  # pd.NA: leave it to pandas
-            raise KernelFallback(f"column {series.name!r}: pd.NA in a string column")
-        return Coded.encode(series.to_numpy(dtype=object))
-    if isinstance(dtype, pd.CategoricalDtype):
-        return Coded.encode(np.asarray(series, dtype=object))
-    if kind == "M" and not extension:
-        return series.to_numpy()
-    raise KernelFallback(f"column {series.name!r} of {dtype}")
+def _column(values, name):
+    dtype = values.dtype
+    if isinstance(values, np.ndarray):
+        kind = dtype.kind
+        if kind == "f" or kind in "iu":
+            return values if dtype == np.float64 else values.astype(np.float64)
+        if kind == "O":
+            return Coded.encode(values)
+        if kind == "b":
+            return Coded.encode(values.astype(object))
+        if kind == "M":
+            return values
+    elif isinstance(dtype, pd.StringDtype):
+        if dtype.na_value is not np.nan and values.isna().any():  # pd.NA: leave it to pandas
+            raise KernelFallback(f"column {name!r}: pd.NA in a string column")
+        return Coded.encode(values.to_numpy(dtype=object))
+    elif isinstance(dtype, pd.CategoricalDtype):
+        return Coded.encode(np.asarray(values, dtype=object))
+    elif getattr(dtype, "kind", None) == "M" and getattr(dtype, "tz", None) is None:
+        return values.to_numpy()
+    raise KernelFallback(f"column {name!r} of {dtype}")
 
 
 def produces_sparse(step) -> bool:

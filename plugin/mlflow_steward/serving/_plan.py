@@ -50,9 +50,12 @@ from mlflow_steward.cleaning import (
 
 logger = logging.getLogger(__name__)
 
-#: Below this many rows the estimator runs on one thread (OpenMP limited, ``n_jobs=1``). Measured
-#: with ``benchmarks/serving.py --threads`` (HistGradientBoosting, 2 cores): see benchmarks/RESULTS.md.
-SMALL_BATCH_ROWS = 1000
+#: Below this many rows the estimator runs on one thread (OpenMP limited to 1, ``n_jobs=1``).
+#: Measured with ``benchmarks/serving.py --threads`` (HistGradientBoosting, 2 shared cores, see
+#: benchmarks/RESULTS.md): one thread was faster at every batch size up to 20,000 rows there, by
+#: 7x and more, because waking a second thread on a busy machine costs more than it saves. The
+#: threshold keeps all threads only for large batch-scoring calls, where an idle machine gains.
+SMALL_BATCH_ROWS = 10_000
 
 #: Larger values become infinity in estimators that predict in float32 (trees, forests), which
 #: their input check refuses: such a matrix goes to the pipeline, whose checks then decide.
