@@ -130,15 +130,18 @@ class _Custom(TransformerMixin, BaseEstimator):
         return input_features
 
 
-def test_step_without_kernel_means_no_plan_naming_the_step(housing_xy):
+def test_step_without_kernel_means_no_plan_naming_the_step(housing_xy, caplog):
     X, y = housing_xy
     numeric = [c for c in X.columns if c != "ocean_proximity"]
     model = Pipeline([("cleaning", build_cleaning_pipeline(numeric, ["ocean_proximity"])), ("mine", _Custom()),
                       ("model", LinearRegression())]).fit(X, y)  # fmt: skip
     with pytest.raises(KernelUnavailable, match="step 'mine': _Custom has no array kernel"):
         compile_plan(model)
-    predictor, status = load_predictor(model, tuple(X.columns), {})
+    with caplog.at_level(logging.INFO, logger=_plan.__name__):
+        predictor, status = load_predictor(model, tuple(X.columns), {})
     assert predictor is model and not status.enabled and "_Custom" in status.reason
+    [record] = caplog.records  # one line, a warning: the model could be faster and is not
+    assert record.levelno == logging.WARNING and record.getMessage() == f"steward fast path off: {status.reason}"
 
 
 @pytest.mark.parametrize(

@@ -302,18 +302,23 @@ def _enabled_reason(plan: FastPlan) -> str:
 def load_predictor(pipeline: Any, input_columns: tuple[str, ...] | None, config: dict[str, Any] | None = None):
     """``(predictor, status)``: the compiled plan when it can be used, else the pipeline itself.
 
-    Called by ``StewardModel.load_context``; logs one line saying which, and why.
+    Called by ``StewardModel.load_context``; logs one line saying which, and why: INFO when the
+    plan is used or switched off on purpose, WARNING when a step without kernel keeps it off.
     """
     off = _switched_off(dict(config or {}))
     if off is not None:
-        status, predictor = FastPathStatus(False, SWITCHED_OFF.format(source=off)), pipeline
+        logger.info(FastPathStatus(False, SWITCHED_OFF.format(source=off)).describe())
+        return pipeline, FastPathStatus(False, SWITCHED_OFF.format(source=off))
+    try:
+        predictor = compile_plan(pipeline, input_columns)
+    except KernelUnavailable as exc:
+        status = FastPathStatus(False, str(exc))
+    except Exception as exc:  # never fail loading a model over its fast path
+        status = FastPathStatus(False, f"could not compile: {type(exc).__name__}: {exc}")
     else:
-        try:
-            predictor = compile_plan(pipeline, input_columns)
-            status = FastPathStatus(True, _enabled_reason(predictor))
-        except KernelUnavailable as exc:
-            status, predictor = FastPathStatus(False, str(exc)), pipeline
-        except Exception as exc:  # never fail loading a model over its fast path
-            status, predictor = FastPathStatus(False, f"could not compile: {type(exc).__name__}: {exc}"), pipeline
-    logger.info(status.describe())
-    return predictor, status
+        status = FastPathStatus(True, _enabled_reason(predictor))
+        logger.info(status.describe())
+        return predictor, status
+    # a model that could be several times faster is not: say so where `mlflow models serve` shows it
+    logger.warning(status.describe())
+    return pipeline, status
