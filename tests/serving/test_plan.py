@@ -275,3 +275,32 @@ def test_classifier_capture_and_probabilities_go_through_the_plan(mlflow_store, 
     captured = read_captures(capture)
     assert len(captured) == 50 and python_model.predictor.fallbacks == 0
     assert python_model.predictor.calls == 3  # predict, its capture's probabilities, predict_proba
+
+
+class _Refuses(BaseEstimator):
+    """Refuses large inputs in predict, the way scikit-learn refuses bad input: a ValueError."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def predict(self, X):
+        values = np.asarray(X, dtype=float)
+        if (values > 5).any():
+            raise ValueError(f"too large for me: {values.max():.3f}")
+        return values.sum(axis=1)
+
+
+def test_an_estimator_refusing_the_matrix_refuses_through_the_pipeline(housing_xy):
+    X, y = housing_xy
+    numeric = [c for c in X.columns if c != "ocean_proximity"]
+    model = build_model_pipeline(build_cleaning_pipeline(numeric, ["ocean_proximity"]), _Refuses()).fit(X, y)
+    plan = compile_plan(model)
+    scaled = model[0].transform(X)
+    fine = X[(scaled.abs() <= 5).all(axis=1).to_numpy()].head(3)
+    np.testing.assert_array_equal(plan.predict(fine), model.predict(fine))
+    assert plan.fallbacks == 0
+    with pytest.raises(ValueError) as from_pipeline:
+        model.predict(X)
+    with pytest.raises(ValueError) as from_plan:
+        plan.predict(X)
+    assert str(from_plan.value) == str(from_pipeline.value) and plan.fallbacks == 1

@@ -63,7 +63,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 OFF_VALUES = frozenset({"0", "false", "off", "no"})
 SWITCHED_OFF = "switched off ({source})"
-NOT_A_PIPELINE = "the model is a {type}, not a scikit-learn Pipeline of cleaning steps and an estimator"
+NOT_A_PIPELINE = "the model ({type}) is not a scikit-learn Pipeline of cleaning steps and an estimator"
 NO_ESTIMATOR = "the pipeline's last step is not an estimator with predict"
 NO_NAMES = "the pipeline was fitted without column names"
 COLUMNS_NOT_IN_INPUT = "the pipeline was fitted with columns the model input does not have: {columns}"
@@ -139,7 +139,11 @@ class FastPlan:
                 logger.warning("steward fast path: kernel failed (%s: %s); this call used the pipeline",
                                type(exc).__name__, exc, exc_info=True)  # fmt: skip
             return getattr(self.pipeline, method)(frame)
-        return self._estimate(method, block)
+        try:
+            return self._estimate(method, block)
+        except Exception:  # the estimator refused: let the pipeline answer or raise its own error
+            self.fallbacks += 1
+            return getattr(self.pipeline, method)(frame)
 
     def _estimate(self, method: str, block: np.ndarray) -> np.ndarray:
         small = block.shape[0] < SMALL_BATCH_ROWS
@@ -172,9 +176,9 @@ def compile_plan(pipeline: Any, input_columns: tuple[str, ...] | None = None) ->
     columns = getattr(pipeline, "feature_names_in_", None)
     if columns is None:
         raise KernelUnavailable(NO_NAMES)
-    columns = tuple(str(c) for c in columns)
+    columns = tuple(columns)  # the labels the frame has (strings for every model we log)
     if input_columns is not None:
-        absent = [c for c in columns if c not in set(input_columns)]
+        absent = [str(c) for c in columns if str(c) not in set(input_columns)]
         if absent:
             raise KernelUnavailable(COLUMNS_NOT_IN_INPUT.format(columns=absent))
     transformers = steps[:-1]
