@@ -25,19 +25,8 @@ from ._compat import (
     one_hot_infrequent_enabled,
     simple_imputer_fill_dtype,
 )
-from ._kernels import (
-    ArrayKernel,
-    Chain,
-    Coded,
-    Concat,
-    KernelFallback,
-    KernelUnavailable,
-    MinMax,
-    OneHot,
-    Passthrough,
-    SimpleImpute,
-    Standardize,
-)
+from ._kernels import ArrayKernel, Chain, Coded, Concat, KernelFallback, KernelUnavailable, Passthrough
+from ._kernels_sklearn import MinMax, OneHot, SimpleImpute, Standardize
 
 NO_KERNEL = "{owner} has no array kernel (a step of your own, or an option the fast path does not cover)"
 
