@@ -201,3 +201,7 @@ MODEL_MANIFEST_FILE = "steward.json"  # inside a logged model: serialisation, tr
 PARAM_FAMILY = "family"  # on a trial child run: its model family (also the Optuna parameter choosing it)
 PARAM_TRIAL_NUMBER = "trial_number"  # on a trial child run: the Optuna trial number
 PARAM_MEMBER_PREFIX = "member."  # on an ensemble run: ``member.<name>.run_id`` / ``member.<name>.family``
+# --- serving fast path (added by the serving fast path) --------------------------------------
+ENV_FAST_PATH = "STEWARD_FAST_PATH"  # "0"/"false"/"off": predict with the pipeline, not the compiled plan
+MODEL_CONFIG_FAST_PATH = "fast_path"  # model_config key, same as the env var (the env var wins)
+MODEL_METADATA_FAST_PATH = "steward_fast_path"  # MLmodel metadata: {"enabled": bool, "reason": str}

@@ -73,6 +73,7 @@ DEFAULT_MODEL_CONFIG: dict[str, str] = {
     names.MODEL_CONFIG_CAPTURE_PATH: "",
     names.MODEL_CONFIG_MODEL_NAME: "",
     names.MODEL_CONFIG_MODEL_VERSION: "",
+    names.MODEL_CONFIG_FAST_PATH: "",  # "0" turns the fast path off (serving._plan)
 }
 
 PIPELINE_FILES = {"skops": "pipeline.skops", "cloudpickle": "pipeline.pkl"}
@@ -331,6 +332,7 @@ def log_pipeline_model(
     import mlflow
     import pandas as pd
 
+    from mlflow_steward.serving._plan import fast_path_status
     from mlflow_steward.serving._validation import FeatureSchema
 
     example = input_example if isinstance(input_example, pd.DataFrame) else pd.DataFrame(input_example)
@@ -348,6 +350,7 @@ def log_pipeline_model(
         "features": FeatureSchema.from_frame(example).to_dict(),
         "code_package": code_package,
         "package_version": __version__,
+        "fast_path": fast_path_status(model, tuple(str(c) for c in example.columns)).to_dict(),
     }
     requirements = model_requirements(serialization, extra_pip_requirements)
     with tempfile.TemporaryDirectory(prefix="steward-model-") as tmp:
@@ -369,7 +372,8 @@ def log_pipeline_model(
                 input_example=example,
                 pip_requirements=requirements,
                 registered_model_name=registered_model_name,
-                metadata={**(metadata or {}), names.MODEL_METADATA_FEATURES: manifest["features"]},
+                metadata={**(metadata or {}), names.MODEL_METADATA_FEATURES: manifest["features"],
+                          names.MODEL_METADATA_FAST_PATH: manifest["fast_path"]},
                 model_config={**DEFAULT_MODEL_CONFIG, **(model_config or {})},
             )
         finally:
