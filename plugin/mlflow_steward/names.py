@@ -178,3 +178,20 @@ ARTIFACT_ENSEMBLE_COMPARISON = "ensemble/comparison.csv"  # members vs ensemble,
 ARTIFACT_ENSEMBLE_PLOT = "ensemble/comparison.png"  # bar plot of that table (test metric + interval)
 ARTIFACT_ENSEMBLE_MEMBERS = "ensemble/members.json"  # members: run, family, params, weight, sources
 ARTIFACT_ENSEMBLE_SUMMARY = "ensemble/summary.json"  # the EnsembleOutcome (read back on reuse)
+
+# --- monitoring (added by the monitoring capability) -----------------------------------------
+ARTIFACT_REFERENCE_PROFILE = "monitoring/reference_profile.json"  # on a train run: the model's reference profile
+MODEL_ARTIFACT_REFERENCE_PROFILE = "reference_profile"  # pyfunc artifact key (the file travels inside the model)
+REFERENCE_PROFILE_FILE = "reference_profile.json"  # its file name in the model's ``artifacts/``
+MONITORING_EXPERIMENT_PREFIX = "steward-monitoring/"  # drift runs go to ``steward-monitoring/<model name>``
+STEP_DRIFT = "drift"  # value of TAG_STEP on a drift run
+TAG_DRIFT = "steward.drift"  # on a drift run: drift | healthy
+TAG_DRIFT_COLUMNS = "steward.drift_columns"  # on a drift run: the alarming columns, comma-separated
+ARTIFACT_DRIFT_PLOT = "monitoring/drift.png"  # training vs window histograms of the alarming columns
+ARTIFACT_DRIFT_TABLE = "monitoring/drift.csv"  # one row per column and check
+DRIFT_METRIC_PREFIX = "drift/"
+
+
+def drift_metric(column: str, check: str) -> str:
+    """``drift/<column>/<check>``: the score of one check of one column (plus ``_ci_low``/``_ci_high``)."""
+    return f"{DRIFT_METRIC_PREFIX}{metric_key_part(column)}/{check}"
