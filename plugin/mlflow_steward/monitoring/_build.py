@@ -170,6 +170,24 @@ def _outputs(predictions: Any, probabilities: Any, classes: Sequence[Any] | None
     return pd.DataFrame(out)
 
 
+def validate_window(frame: pd.DataFrame, like: Profile, *, source: str = "data", parse: bool = True) -> None:
+    """Refuse a window that cannot be compared with ``like``: no rows, a missing feature column, or
+    (``parse``) text that is not a number in a numeric column. Raises before anything is computed."""
+    if not isinstance(frame, pd.DataFrame):
+        raise StewardInputError(NOT_A_FRAME.format(type=type(frame).__name__))
+    if len(frame) == 0:
+        raise StewardInputError(NO_ROWS.format(source=source))
+    wanted = like.names(FEATURE)
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise StewardInputError(MISSING_COLUMNS.format(source=source, missing=", ".join(map(repr, missing)),
+                                                       expected=", ".join(wanted)))  # fmt: skip
+    if parse:
+        for column in like.features:
+            if column.kind == NUMERIC:
+                numeric_values(frame[column.name], column.name, source)
+
+
 def build_profile(
     features: pd.DataFrame,
     *,
@@ -216,11 +234,7 @@ def build_profile(
         for name in outputs.columns:
             jobs.append((str(name), PREDICTION, outputs[name], kind_of(outputs[name]), None))
     else:
-        wanted = like.names(FEATURE)
-        missing = [c for c in wanted if c not in features.columns]
-        if missing:
-            raise StewardInputError(MISSING_COLUMNS.format(source=source, missing=", ".join(map(repr, missing)),
-                                                           expected=", ".join(wanted)))  # fmt: skip
+        validate_window(features, like, source=source, parse=False)
         for column in like.columns:
             frame = features if column.role == FEATURE else outputs
             if column.name in frame.columns:

@@ -50,13 +50,14 @@ def check_drift(
     config: DriftConfig | Mapping[str, Any] | None = None,
     model: Mapping[str, str] | None = None,
     ignore_columns: Sequence[str] = (),
+    source: str | None = None,
 ) -> DriftResult:
     """Check a window against ``reference``: every column and check, one corrected family of tests.
 
     ``current`` is a DataFrame, the path of a CSV/Parquet file, or a profile already built
     ``like=reference``. ``predictions``/``probabilities`` (optional) are the model's outputs on
     those rows. Columns of ``current`` not in the reference get a ``not in reference`` line, except
-    ``ignore_columns`` (e.g. the target). Bad input (no rows, a missing model column, text in a
+    ``ignore_columns`` (e.g. the target). ``source`` names the window in error messages. Bad input (no rows, a missing model column, text in a
     numeric column) raises :class:`~mlflow_steward.exceptions.StewardInputError`.
     """
     if not isinstance(reference, Profile):
@@ -65,10 +66,10 @@ def check_drift(
     selected = _selected(reference, config)
     extra: tuple[str, ...] = ()
     if isinstance(current, (str, Path)):
-        source = str(current)
+        source = source or f"data file {current}"
         current = read_table(current)
     else:
-        source = "the window"
+        source = source or "the window"
     if isinstance(current, pd.DataFrame):
         ignored = set(map(str, ignore_columns))
         extra = tuple(str(c) for c in current.columns if str(c) not in reference and str(c) not in ignored)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mlflow_steward.exceptions import StewardInputError
-from mlflow_steward.monitoring._build import MISSING_COLUMNS
+from mlflow_steward.monitoring._build import validate_window
 from mlflow_steward.monitoring._config import DriftConfig
 from mlflow_steward.monitoring._drift import check_drift
 from mlflow_steward.monitoring._log import log_drift_run
@@ -90,17 +90,15 @@ def monitor_drift(
     if data is not None:
         frame = read_table(data)
         window = f"file {data} ({len(frame):,} rows)"
-        features = list(profile.names(FEATURE))
-        missing = [c for c in features if c not in frame.columns]
-        if missing:
-            raise StewardInputError(MISSING_COLUMNS.format(source=f"data file {data}", missing=", ".join(map(repr, missing)),
-                                                           expected=", ".join(features)))  # fmt: skip
+        source = f"data file {data}"
+        validate_window(frame, profile, source=source)
         predictions = probabilities = None
-        if predict and config.predictions and profile.outputs and len(frame):
-            predictions, probabilities = _predict(ref, frame[features], profile)
+        if predict and config.predictions and profile.outputs:
+            predictions, probabilities = _predict(ref, frame[list(profile.names(FEATURE))], profile)
     else:
         captured = capture_window(capture, since=since, until=until, last_n=last_n, model_name=ref.name)
         frame, predictions, probabilities = captured.features, captured.predictions, captured.probabilities
+        source = f"capture {capture}"
         window = (f"capture {capture}: {len(frame):,} rows in {captured.requests:,} requests, "
                   f"{captured.first} .. {captured.last}")  # fmt: skip
         if captured.skipped_other_models:
@@ -108,7 +106,7 @@ def monitor_drift(
     say(f"window: {window}")
     details = {"model": ref.describe(), "uri": ref.uri}
     result = check_drift(profile, frame, predictions=predictions, probabilities=probabilities, config=config,
-                         model=details, ignore_columns=ignore)  # fmt: skip
+                         model=details, ignore_columns=ignore, source=source)  # fmt: skip
     run_id = None
     if log:
         params = {"model_uri": ref.uri, "window": window, "profile": profile.source, "since": since, "until": until,

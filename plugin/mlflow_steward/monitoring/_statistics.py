@@ -37,7 +37,9 @@ def wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarr
         p = k / n
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    low = np.where(k <= 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(k >= n, 1.0, np.clip(centre + half, 0, 1))
+    return low, high
 
 
 def newcombe(k1, n1, k2, n2, z: float) -> tuple[np.ndarray, np.ndarray]:
