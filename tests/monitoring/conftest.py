@@ -106,3 +106,71 @@ def housing_reference(housing_split) -> Profile:
     from mlflow_steward.monitoring import build_profile
 
     return build_profile(housing_split[0], progress=False)
+
+
+@dataclass
+class Registered:
+    uri: str  # tracking/registry URI
+    name: str
+    model: object  # the fitted pipeline
+    profile: Profile
+    train: pd.DataFrame
+    window: pd.DataFrame
+
+
+def _housing_pipeline(train: pd.DataFrame, target: pd.Series):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    numeric = [c for c in train.columns if c != "ocean_proximity"]
+    cleaning = ColumnTransformer([
+        ("num", SimpleImputer(strategy="median"), numeric),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+         ["ocean_proximity"]),
+    ])  # fmt: skip
+    model = Pipeline([("cleaning", cleaning), ("model", RandomForestRegressor(n_estimators=10, max_depth=8, random_state=0))])
+    return model.fit(train, target)
+
+
+@pytest.fixture(scope="module")
+def registered_house(tmp_path_factory, _template_store, housing_path):
+    """A housing forest logged with its reference profile, registered as ``house`` v1 @production
+    (a store of its own for the module; MLFLOW_TRACKING_URI points at it meanwhile)."""
+    import shutil
+
+    import mlflow
+
+    from mlflow_steward.monitoring import fit_reference_profile, log_reference_profile
+    from mlflow_steward.serving import log_pipeline_model
+
+    tmp = tmp_path_factory.mktemp("registered")
+    shutil.copy(_template_store, tmp / "mlflow.db")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    frame = pd.read_csv(housing_path).sample(frac=1.0, random_state=1).reset_index(drop=True)
+    target = frame.pop("median_house_value")
+    train, window = frame.iloc[:6000], frame.iloc[6000:9000].reset_index(drop=True)
+    model = _housing_pipeline(train, target.iloc[:6000])
+    profile = fit_reference_profile(model, train, frame.iloc[9000:11000])
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MLFLOW_TRACKING_URI", uri)
+    patch.setenv("MLFLOW_REGISTRY_URI", uri)
+    patch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    patch.chdir(tmp)
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment = mlflow.create_experiment("models", artifact_location=(tmp / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment):
+        log_reference_profile(profile)
+        log_pipeline_model(model, input_example=train.head(5), registered_model_name="house",
+                           reference_profile=profile.to_dict())  # fmt: skip
+    mlflow.MlflowClient().set_registered_model_alias("house", "production", "1")
+    try:
+        yield Registered(uri=uri, name="house", model=model, profile=profile, train=train, window=window)
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
+        patch.undo()

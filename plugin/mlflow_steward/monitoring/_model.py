@@ -188,12 +188,15 @@ def profile_from_training_data(model: ModelRef, *, config: ProfileConfig | None 
         return mlflow.artifacts.download_artifacts(run_id=data_run, artifact_path=artifact)
 
     spec = DatasetSpec.from_json(Path(fetch(names.ARTIFACT_DATASET_SPEC)).read_text())
-    columns = [*spec.feature_columns(), *([spec.time_column] if spec.time_column else [])]
+    loaded = mlflow.pyfunc.load_model(model.uri)
+    recorded = (loaded.metadata.metadata or {}).get("steward_features")  # the model's inputs, in its order
+    columns = [item["name"] for item in recorded] if recorded else [
+        *spec.feature_columns(), *([spec.time_column] if spec.time_column else [])
+    ]  # fmt: skip
     train = pd.read_parquet(fetch(names.ARTIFACT_TRAIN_DATA), columns=columns)
     test = pd.read_parquet(fetch(names.ARTIFACT_TEST_DATA), columns=columns)
     config = config or ProfileConfig()
     features = build_profile(train, config=config, source="training data", progress=False)
-    loaded = mlflow.pyfunc.load_model(model.uri)
     predictions = np.asarray(loaded.predict(test))
     probabilities = classes = None
     if spec.task == "classification":

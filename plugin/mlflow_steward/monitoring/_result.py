@@ -170,8 +170,15 @@ class DriftResult:
         head = f"{v.status}: {v.alarms} alarm(s) in {v.tested} checks on {v.rows_current:,} rows"
         if not v.drift:
             return head
-        parts = [f"{c} ({', '.join(self.by_column[c].alarms)})" for c in v.columns]
-        return f"{head}; drifting: {'; '.join(parts)}"
+        def listed(columns: tuple[str, ...]) -> str:
+            return "; ".join(f"{c} ({', '.join(self.by_column[c].alarms)})" for c in columns)
+
+        text = head
+        if v.features:
+            text += f"; inputs drifting: {listed(v.features)}"
+        if v.outputs:
+            text += f"; model outputs drifting: {listed(v.outputs)}"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         v = self.overall
