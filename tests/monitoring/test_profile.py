@@ -111,3 +111,29 @@ def test_too_many_categories_are_cut_and_said_so():
 def test_unknown_profile_config_key_names_the_closest():
     with pytest.raises(StewardInputError, match="did you mean 'n_bins'"):
         ProfileConfig.from_dict({"nbins": 10})
+
+
+def test_long_columns_are_summarised_in_chunks_with_the_same_numbers():
+    """600,000 values (three chunks): moments as numpy's on the whole column; infinities count as missing."""
+    rng = np.random.default_rng(5)
+    values = rng.lognormal(size=600_000)
+    values[[3, 400_000]] = np.inf
+    values[10] = np.nan
+    column = build_profile(pd.DataFrame({"x": values}), progress=False).column("x")
+    finite = values[np.isfinite(values)]
+    assert column.missing == 3 and column.count == finite.shape[0]
+    assert column.moments.mean == pytest.approx(finite.mean(), rel=1e-12)
+    assert column.moments.variance == pytest.approx(finite.var(ddof=1), rel=1e-12)
+    assert (column.minimum, column.maximum) == (finite.min(), finite.max())
+
+
+@pytest.mark.parametrize("kind", ["continuous", "rounded", "few values"])
+def test_weighted_and_plain_quantile_edges_agree(kind):
+    from mlflow_steward.monitoring._summarize import quantile_edges
+
+    rng = np.random.default_rng(6)
+    values = {"continuous": rng.normal(size=100_001), "rounded": np.round(rng.exponential(size=99_999), 1),
+              "few values": rng.integers(0, 7, 5000).astype(float)}[kind]  # fmt: skip
+    plain = quantile_edges(values, None, 20)
+    weighted = quantile_edges(values, np.ones(values.shape[0], dtype=np.int64), 20)
+    assert plain[:2] == weighted[:2] and np.array_equal(plain[2], weighted[2])

@@ -30,6 +30,7 @@ from mlflow_steward.monitoring._profile import (
 )
 from mlflow_steward.monitoring._summarize import (
     CATEGORICAL,
+    EMPTY_MOMENTS,
     KINDS,
     NUMERIC,
     as_float,
@@ -40,6 +41,9 @@ from mlflow_steward.monitoring._summarize import (
     moments,
     quantile_edges,
 )
+
+#: Rows of a numeric column summarised at a time (the chunks' summaries merge exactly).
+CHUNK_ROWS = 1 << 18
 
 NOT_A_FRAME = "features must be a pandas DataFrame, got {type}"
 NO_ROWS = "{source}: no rows to profile"
@@ -62,7 +66,7 @@ def kind_of(series: pd.Series) -> str:
 
 
 def numeric_values(series: pd.Series, column: str, source: str) -> np.ndarray:
-    """The column as float64 with NaN for missing and infinite values; text that is not a number is an error."""
+    """The column as float64 with NaN for missing values; text that is not a number is an error."""
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         raise StewardInputError(BOOL_FOR_NUMBER.format(source=source, column=column))
@@ -77,32 +81,36 @@ def numeric_values(series: pd.Series, column: str, source: str) -> np.ndarray:
             raise StewardInputError(NOT_NUMBER.format(source=source, column=column, value=value,
                                                       type=type(value).__name__, row=row))  # fmt: skip
         values = parsed.to_numpy(dtype="float64", na_value=np.nan)
-    if not values.flags.writeable:
-        values = values.copy()
-    values[np.isinf(values)] = np.nan
-    return values
+    return values  # infinite values stay: the profile counts them as missing
 
 
 def _numeric(name: str, role: str, series: pd.Series | np.ndarray, layout: NumericLayout | None,
              weights: np.ndarray | None, config: ProfileConfig, source: str) -> ColumnProfile:  # fmt: skip
     if isinstance(series, np.ndarray) and series.dtype.kind == "f":
-        values = np.where(np.isinf(series), np.nan, series)
+        values = series
     else:
         values = numeric_values(pd.Series(series) if isinstance(series, np.ndarray) else series, name, source)
-    present = ~np.isnan(values)
-    x = values[present]
-    w = None if weights is None else weights[present]
-    missing = int(values.shape[0] - x.shape[0]) if weights is None else int(weights.sum() - w.sum())
-    if layout is None:
-        low, high, inner = quantile_edges(x, w, config.n_bins)
+    if layout is None:  # a new reference: quantiles of the whole column
+        finite = np.isfinite(values)
+        low, high, inner = quantile_edges(values[finite], None if weights is None else weights[finite], config.n_bins)
         layout = NumericLayout(low=low, high=high, inner=tuple(float(v) for v in inner))
-    counts = bin_counts(x, w, layout.low, layout.high, np.asarray(layout.inner, dtype="float64"))
-    observed = x if w is None else x[w > 0]
+    inner_edges = np.asarray(layout.inner, dtype="float64")
+    counts = np.zeros(layout.n_bins, dtype=np.int64)
+    summary, missing, lowest, highest = EMPTY_MOMENTS, 0, np.inf, -np.inf
+    for start in range(0, values.shape[0], CHUNK_ROWS):  # chunks bound the temporaries; they merge exactly
+        part = values[start : start + CHUNK_ROWS]
+        finite = np.isfinite(part)
+        x = part[finite]
+        w = None if weights is None else weights[start : start + CHUNK_ROWS][finite]
+        missing += int(part.shape[0] - x.shape[0]) if w is None else int(weights[start : start + CHUNK_ROWS].sum() - w.sum())
+        counts += bin_counts(x, w, layout.low, layout.high, inner_edges)
+        summary = summary.merge(moments(x, w))
+        observed = x if w is None else x[w > 0]
+        if observed.shape[0]:
+            lowest, highest = min(lowest, float(observed.min())), max(highest, float(observed.max()))
     return ColumnProfile(
-        name=name, kind=NUMERIC, role=role, layout=layout, missing=missing,
-        counts=tuple(counts.tolist()), moments=moments(x, w),
-        minimum=float(observed.min()) if observed.shape[0] else None,
-        maximum=float(observed.max()) if observed.shape[0] else None,
+        name=name, kind=NUMERIC, role=role, layout=layout, missing=missing, counts=tuple(counts.tolist()),
+        moments=summary, minimum=lowest if summary.count else None, maximum=highest if summary.count else None,
     )  # fmt: skip
 
 

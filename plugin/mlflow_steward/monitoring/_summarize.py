@@ -101,8 +101,13 @@ def as_float(series: pd.Series) -> np.ndarray:
 def quantile_edges(values: np.ndarray, weights: np.ndarray | None, n_bins: int) -> tuple[float, float, np.ndarray]:
     """``(low, high, inner)``: the range of the values and the distinct ``k/n_bins`` quantiles
     strictly inside it (inverted-CDF rule: the smallest value whose cumulative share reaches k/n_bins)."""
-    if weights is None:
-        distinct, counts = np.unique(values, return_counts=True)
+    if weights is None:  # a partition, not a sort: numpy's inverted-CDF quantiles are this rule
+        if values.shape[0] == 0:
+            return float("nan"), float("nan"), np.zeros(0)
+        low, high = float(values.min()), float(values.max())
+        picked = np.quantile(values, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
+        inner = np.unique(picked)
+        return low, high, inner[(inner > low) & (inner < high)].astype("float64")
     else:
         order = np.argsort(values, kind="stable")
         sorted_values, sorted_weights = values[order], weights[order]
