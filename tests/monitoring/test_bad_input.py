@@ -107,3 +107,16 @@ def test_config_from_json_text_or_file(tmp_path):
     assert DriftConfig.from_json(str(path)).min_effect.distribution == 0.2
     with pytest.raises(StewardInputError, match="cannot read"):
         DriftConfig.from_json("{level: 1")
+
+
+def test_new_categories_are_not_guessed_when_training_had_too_many_to_keep():
+    from mlflow_steward.monitoring import ProfileConfig
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"id": rng.integers(0, 50, 5000).astype(str)})
+    reference = build_profile(train, config=ProfileConfig(max_categories=10), progress=False)
+    result = check_drift(reference, pd.DataFrame({"id": rng.integers(0, 50, 500).astype(str)}))
+    [outcome] = [o for o in result.checks if o.check == "new_category"]
+    assert outcome.status == "too many categories" and outcome.p_value is None
+    assert "40 categories beyond the 10 kept" in outcome.note
+    assert not result.overall.drift

@@ -137,3 +137,33 @@ def test_weighted_and_plain_quantile_edges_agree(kind):
     plain = quantile_edges(values, None, 20)
     weighted = quantile_edges(values, np.ones(values.shape[0], dtype=np.int64), 20)
     assert plain[:2] == weighted[:2] and np.array_equal(plain[2], weighted[2])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_file_read_in_parts_profiles_like_the_whole(housing_split, housing_reference, tmp_path, suffix):
+    from mlflow_steward.monitoring import iter_table, profile_parts
+
+    window = housing_split[1].assign(extra=1)
+    path = tmp_path / f"window{suffix}"
+    window.to_csv(path, index=False) if suffix == ".csv" else window.to_parquet(path)
+    parts, extra = profile_parts(iter_table(path, batch_rows=700), housing_reference, progress=False)
+    whole = build_profile(window, like=housing_reference, progress=False)
+    assert extra == ("extra",)
+    assert parts.rows == whole.rows == len(window)
+    for a, b in zip(parts.columns, whole.columns):
+        assert (a.counts, a.missing, a.minimum, a.maximum) == (b.counts, b.missing, b.minimum, b.maximum)
+        if a.moments is not None:
+            assert a.moments.mean == pytest.approx(b.moments.mean, rel=1e-12)
+            assert a.moments.variance == pytest.approx(b.moments.variance, rel=1e-12)
+
+
+def test_text_in_a_later_part_names_the_row_of_the_file(housing_split, housing_reference, tmp_path):
+    from mlflow_steward.monitoring import iter_table, profile_parts
+
+    window = housing_split[1].copy()
+    window["households"] = window["households"].astype(object)
+    window.loc[2500, "households"] = "many"
+    path = tmp_path / "window.csv"
+    window.to_csv(path, index=False)
+    with pytest.raises(StewardInputError, match=r"'households' must be numeric .* got 'many' \(str\) in row 2500"):
+        profile_parts(iter_table(path, batch_rows=1000), housing_reference, source=f"data file {path}", progress=False)

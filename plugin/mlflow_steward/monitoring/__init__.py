@@ -6,6 +6,8 @@
 * :func:`fit_reference_profile` is the profile saved inside every model at fit time (training
   features; outputs on held-out rows); :func:`load_profile` reads it back from a model URI, and
   :func:`profile_from_training_data` recomputes it for models logged without one.
+* :func:`profile_parts` profiles a window given in parts (:func:`iter_table` reads a file in row
+  batches), one part in memory at a time.
 * :func:`check_drift` compares a window (DataFrame, CSV/Parquet file or profile) with a reference:
   missing values, mean and spread, training range, new and vanished categories, distribution; it
   alarms only on changes that are both significant after correction and large enough
@@ -16,7 +18,7 @@
 Importing this package imports neither MLflow nor matplotlib.
 """
 
-from mlflow_steward.monitoring._build import build_profile, column_profile
+from mlflow_steward.monitoring._build import build_profile, column_profile, profile_parts
 from mlflow_steward.monitoring._config import CHECKS, DriftConfig, MinEffects, ProfileConfig
 from mlflow_steward.monitoring._drift import check_drift
 from mlflow_steward.monitoring._model import (
@@ -37,7 +39,7 @@ from mlflow_steward.monitoring._profile import (
     merge_profiles,
 )
 from mlflow_steward.monitoring._result import CheckOutcome, ColumnDrift, DriftResult, DriftVerdict
-from mlflow_steward.monitoring._source import CaptureWindow, capture_window, read_table
+from mlflow_steward.monitoring._source import CaptureWindow, capture_window, iter_table, read_table
 
 __all__ = [
     "CHECKS",
@@ -62,12 +64,14 @@ __all__ = [
     "column_profile",
     "fit_reference_profile",
     "histogram_records",
+    "iter_table",
     "load_profile",
     "log_reference_profile",
     "merge_profiles",
     "monitor_drift",
     "plot_histograms",
     "profile_from_training_data",
+    "profile_parts",
     "read_table",
     "resolve_model",
 ]

@@ -8,7 +8,7 @@ missing. Columns are profiled in parallel threads on large inputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ import pandas as pd
 
 from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.monitoring._config import ProfileConfig
-from mlflow_steward.monitoring._parallel import map_columns
+from mlflow_steward.monitoring._parallel import LateProgress, map_columns
 from mlflow_steward.monitoring._profile import (
     FEATURE,
     PREDICTION,
@@ -76,8 +76,10 @@ def numeric_values(series: pd.Series, column: str, source: str) -> np.ndarray:
         parsed = pd.to_numeric(series, errors="coerce")
         bad = (parsed.isna() & series.notna()).to_numpy()
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            value = series.iloc[row]
+            position = int(np.flatnonzero(bad)[0])
+            value = series.iloc[position]
+            label = series.index[position]
+            row = int(label) if isinstance(label, (int, np.integer)) else position  # rows of a file read in parts
             raise StewardInputError(NOT_NUMBER.format(source=source, column=column, value=value,
                                                       type=type(value).__name__, row=row))  # fmt: skip
         values = parsed.to_numpy(dtype="float64", na_value=np.nan)
@@ -100,9 +102,11 @@ def _numeric(name: str, role: str, series: pd.Series | np.ndarray, layout: Numer
     for start in range(0, values.shape[0], CHUNK_ROWS):  # chunks bound the temporaries; they merge exactly
         part = values[start : start + CHUNK_ROWS]
         finite = np.isfinite(part)
-        x = part[finite]
-        w = None if weights is None else weights[start : start + CHUNK_ROWS][finite]
-        missing += int(part.shape[0] - x.shape[0]) if w is None else int(weights[start : start + CHUNK_ROWS].sum() - w.sum())
+        everything = bool(finite.all())
+        x = part if everything else part[finite]
+        chunk_weights = None if weights is None else weights[start : start + CHUNK_ROWS]
+        w = chunk_weights if chunk_weights is None or everything else chunk_weights[finite]
+        missing += int(part.shape[0] - x.shape[0]) if w is None else int(chunk_weights.sum() - w.sum())
         counts += bin_counts(x, w, layout.low, layout.high, inner_edges)
         summary = summary.merge(moments(x, w))
         observed = x if w is None else x[w > 0]
@@ -178,6 +182,16 @@ def _outputs(predictions: Any, probabilities: Any, classes: Sequence[Any] | None
     return pd.DataFrame(out)
 
 
+def check_columns(columns: Iterable[Any], like: Profile, *, source: str = "data") -> None:
+    """Refuse a window whose ``columns`` lack a feature column of ``like``."""
+    present = {str(c) for c in columns}
+    wanted = like.names(FEATURE)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise StewardInputError(MISSING_COLUMNS.format(source=source, missing=", ".join(map(repr, missing)),
+                                                       expected=", ".join(wanted)))  # fmt: skip
+
+
 def validate_window(frame: pd.DataFrame, like: Profile, *, source: str = "data", parse: bool = True) -> None:
     """Refuse a window that cannot be compared with ``like``: no rows, a missing feature column, or
     (``parse``) text that is not a number in a numeric column. Raises before anything is computed."""
@@ -185,11 +199,7 @@ def validate_window(frame: pd.DataFrame, like: Profile, *, source: str = "data",
         raise StewardInputError(NOT_A_FRAME.format(type=type(frame).__name__))
     if len(frame) == 0:
         raise StewardInputError(NO_ROWS.format(source=source))
-    wanted = like.names(FEATURE)
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise StewardInputError(MISSING_COLUMNS.format(source=source, missing=", ".join(map(repr, missing)),
-                                                       expected=", ".join(wanted)))  # fmt: skip
+    check_columns(frame.columns, like, source=source)
     if parse:
         for column in like.features:
             if column.kind == NUMERIC:
@@ -264,3 +274,40 @@ def build_profile(
     total = rows if weights is None else int(weights.sum())
     return Profile(columns=tuple(columns), rows=total, task=task if has_outputs else None,
                    classes=tuple(probability_names) or (like.classes if like is not None else None), source=source)  # fmt: skip
+
+
+def profile_parts(
+    parts: Iterable[pd.DataFrame],
+    like: Profile,
+    *,
+    predict: Callable[[pd.DataFrame], tuple[Any, Any]] | None = None,
+    source: str = "data",
+    total_parts: int | None = None,
+    n_jobs: int | None = None,
+    progress: bool = True,
+) -> tuple[Profile, tuple[str, ...]]:
+    """Profile a window given in parts (e.g. a file read in row batches) ``like`` a reference, one
+    part in memory at a time; the parts' profiles merge exactly into the whole window's.
+
+    ``predict(features) -> (predictions, probabilities)`` scores each part for prediction drift.
+    Returns the merged profile and the columns of the window that the reference lacks.
+    """
+    merged: Profile | None = None
+    extra: tuple[str, ...] = ()
+    features = list(like.names(FEATURE))
+    bar = LateProgress("profiling the window", total_parts or 0, enabled=progress and bool(total_parts))
+    try:
+        for part in parts:
+            if merged is None:
+                extra = tuple(str(c) for c in part.columns if str(c) not in like)
+            validate_window(part, like, source=source)
+            predictions, probabilities = predict(part[features]) if predict is not None else (None, None)
+            profile = build_profile(part, predictions=predictions, probabilities=probabilities, like=like,
+                                    source=source, n_jobs=n_jobs, progress=False)  # fmt: skip
+            merged = profile if merged is None else merged.merge(profile)
+            bar.advance()
+    finally:
+        bar.close()
+    if merged is None:
+        raise StewardInputError(NO_ROWS.format(source=source))
+    return merged, extra

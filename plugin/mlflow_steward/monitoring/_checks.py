@@ -16,7 +16,15 @@ from scipy import special
 from mlflow_steward.monitoring import _statistics as st
 from mlflow_steward.monitoring._config import DriftConfig
 from mlflow_steward.monitoring._profile import FEATURE, ColumnProfile, Profile
-from mlflow_steward.monitoring._result import CONSTANT, NO_DATA, NOT_IN_REFERENCE, OK, TOO_FEW, CheckOutcome
+from mlflow_steward.monitoring._result import (
+    CONSTANT,
+    NO_DATA,
+    NOT_IN_REFERENCE,
+    OK,
+    TOO_FEW,
+    TOO_MANY_CATEGORIES,
+    CheckOutcome,
+)
 from mlflow_steward.monitoring._summarize import CATEGORICAL, EMPTY_MOMENTS
 
 NUMERIC_CHECKS = ("missing", "mean_shift", "std_shift", "out_of_range", "distribution")
@@ -129,7 +137,7 @@ def _categorical(col: _Column, rng: np.random.Generator) -> None:
     low, high = st.wilson(k, n, col.z)
     examples = ", ".join(f"{value!r} ({count / n:.1%})" for value, count in cur.unseen[:5])
     if ref.layout.truncated:
-        col.add("new_category", TOO_FEW, score=k / n, low=low, high=high, current=k / n,
+        col.add("new_category", TOO_MANY_CATEGORIES, score=k / n, low=low, high=high, current=k / n,
                 note=f"training had {ref.layout.truncated} categories beyond the {len(ref.layout.categories)} kept: "
                      "new ones cannot be told from rare ones")  # fmt: skip
     else:

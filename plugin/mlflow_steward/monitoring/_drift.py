@@ -50,6 +50,7 @@ def check_drift(
     config: DriftConfig | Mapping[str, Any] | None = None,
     model: Mapping[str, str] | None = None,
     ignore_columns: Sequence[str] = (),
+    extra_columns: Sequence[str] = (),
     source: str | None = None,
 ) -> DriftResult:
     """Check a window against ``reference``: every column and check, one corrected family of tests.
@@ -57,21 +58,23 @@ def check_drift(
     ``current`` is a DataFrame, the path of a CSV/Parquet file, or a profile already built
     ``like=reference``. ``predictions``/``probabilities`` (optional) are the model's outputs on
     those rows. Columns of ``current`` not in the reference get a ``not in reference`` line, except
-    ``ignore_columns`` (e.g. the target). ``source`` names the window in error messages. Bad input (no rows, a missing model column, text in a
+    ``ignore_columns`` (e.g. the target); for a profile, ``extra_columns`` lists the window's columns
+    the reference lacks (see :func:`~mlflow_steward.monitoring.profile_parts`). ``source`` names the
+    window in error messages. Bad input (no rows, a missing model column, text in a
     numeric column) raises :class:`~mlflow_steward.exceptions.StewardInputError`.
     """
     if not isinstance(reference, Profile):
         raise StewardInputError(NOT_A_PROFILE.format(type=type(reference).__name__))
     config = config if isinstance(config, DriftConfig) else DriftConfig.from_dict(config)
     selected = _selected(reference, config)
-    extra: tuple[str, ...] = ()
+    ignored = set(map(str, ignore_columns))
+    extra: tuple[str, ...] = tuple(str(c) for c in extra_columns if str(c) not in ignored)
     if isinstance(current, (str, Path)):
         source = source or f"data file {current}"
         current = read_table(current)
     else:
         source = source or "the window"
     if isinstance(current, pd.DataFrame):
-        ignored = set(map(str, ignore_columns))
         extra = tuple(str(c) for c in current.columns if str(c) not in reference and str(c) not in ignored)
         window = build_profile(
             current, predictions=predictions, probabilities=probabilities, classes=classes, like=selected,

@@ -1,7 +1,8 @@
 """``monitor_drift``: what ``steward drift`` does, end to end.
 
-Resolve the registered model, load its reference profile, read the window (a file, scored by the
-model for prediction drift, or captured inferences with their predictions), check, and log a run.
+Resolve the registered model, load its reference profile, read the window (a file, read and scored
+part by part so a large file never sits in memory whole, or captured inferences with their
+predictions), check, and log a run.
 Every input is checked before anything is written: a bad model, file, window or config raises
 :class:`~mlflow_steward.exceptions.StewardInputError` and leaves no run behind.
 """
@@ -17,14 +18,14 @@ import numpy as np
 import pandas as pd
 
 from mlflow_steward.exceptions import StewardInputError
-from mlflow_steward.monitoring._build import validate_window
+from mlflow_steward.monitoring._build import check_columns, profile_parts
 from mlflow_steward.monitoring._config import DriftConfig
 from mlflow_steward.monitoring._drift import check_drift
 from mlflow_steward.monitoring._log import log_drift_run
 from mlflow_steward.monitoring._model import ModelRef, load_profile, resolve_model
-from mlflow_steward.monitoring._profile import FEATURE, Profile
+from mlflow_steward.monitoring._profile import Profile
 from mlflow_steward.monitoring._result import DriftResult
-from mlflow_steward.monitoring._source import capture_window, read_table
+from mlflow_steward.monitoring._source import BATCH_ROWS, capture_window, iter_table, parquet_rows, table_columns
 
 ONE_SOURCE = "give exactly one of --data FILE or --capture URI"
 WINDOW_NEEDS_CAPTURE = "--since, --until and --last select captured rows: use them with --capture"
@@ -41,18 +42,24 @@ class DriftRun:
     profile_source: str
 
 
-def _predict(model: ModelRef, frame: pd.DataFrame, profile: Profile) -> tuple[Any, Any]:
-    """The model's outputs on a batch (for prediction drift), in the shape the profile recorded."""
-    import mlflow
+class _Predictor:
+    """The registered model's outputs on a part of a batch (for prediction drift), loaded on first use."""
 
-    loaded = mlflow.pyfunc.load_model(model.uri)
-    predictions = np.asarray(loaded.predict(frame))
-    probabilities = None
-    if profile.classes and any(c.name.startswith("probability/") for c in profile.outputs):
-        wrapper = loaded.unwrap_python_model()
-        if hasattr(wrapper, "predict_proba"):
-            probabilities = pd.DataFrame(wrapper.predict_proba(frame), columns=[str(c) for c in wrapper.classes_])
-    return predictions, probabilities
+    def __init__(self, model: ModelRef, profile: Profile) -> None:
+        self.model, self.profile, self.loaded = model, profile, None
+
+    def __call__(self, frame: pd.DataFrame) -> tuple[Any, Any]:
+        import mlflow
+
+        if self.loaded is None:
+            self.loaded = mlflow.pyfunc.load_model(self.model.uri)
+        predictions = np.asarray(self.loaded.predict(frame))
+        probabilities = None
+        if self.profile.classes and any(c.name.startswith("probability/") for c in self.profile.outputs):
+            wrapper = self.loaded.unwrap_python_model()
+            if hasattr(wrapper, "predict_proba"):
+                probabilities = pd.DataFrame(wrapper.predict_proba(frame), columns=[str(c) for c in wrapper.classes_])
+        return predictions, probabilities
 
 
 def monitor_drift(
@@ -87,14 +94,20 @@ def monitor_drift(
     profile = load_profile(ref)
     say(f"reference: {ref.describe()}, profile from {profile.source} ({profile.rows:,} rows)")
     ignore = [ref.target] if ref.target else []
+    extra: tuple[str, ...] = ()
     if data is not None:
-        frame = read_table(data)
-        window = f"file {data} ({len(frame):,} rows)"
         source = f"data file {data}"
-        validate_window(frame, profile, source=source)
+        columns = table_columns(data)
+        check_columns(columns, profile, source=source)
+        predictor = _Predictor(ref, profile) if predict and config.predictions and profile.outputs else None
+        rows = parquet_rows(data)
+        parts = iter_table(data, batch_rows=BATCH_ROWS)
+        window_profile, extra = profile_parts(parts, profile, predict=predictor, source=source,
+                                              total_parts=None if rows is None else -(-rows // BATCH_ROWS),
+                                              n_jobs=config.n_jobs, progress=config.progress)  # fmt: skip
+        frame: pd.DataFrame | Profile = window_profile
         predictions = probabilities = None
-        if predict and config.predictions and profile.outputs:
-            predictions, probabilities = _predict(ref, frame[list(profile.names(FEATURE))], profile)
+        window = f"file {data} ({window_profile.rows:,} rows)"
     else:
         captured = capture_window(capture, since=since, until=until, last_n=last_n, model_name=ref.name)
         frame, predictions, probabilities = captured.features, captured.predictions, captured.probabilities
@@ -106,7 +119,7 @@ def monitor_drift(
     say(f"window: {window}")
     details = {"model": ref.describe(), "uri": ref.uri}
     result = check_drift(profile, frame, predictions=predictions, probabilities=probabilities, config=config,
-                         model=details, ignore_columns=ignore, source=source)  # fmt: skip
+                         model=details, ignore_columns=ignore, extra_columns=extra, source=source)  # fmt: skip
     run_id = None
     if log:
         params = {"model_uri": ref.uri, "window": window, "profile": profile.source, "since": since, "until": until,

@@ -19,7 +19,7 @@ PROGRESS_AFTER_S = 3.0
 _CPUS = os.cpu_count() or 1
 
 
-class _LateProgress:
+class LateProgress:
     """A rich progress bar on stderr, started only once ``delay`` seconds have passed (terminal only)."""
 
     def __init__(self, label: str, total: int, *, enabled: bool, delay: float = PROGRESS_AFTER_S) -> None:
@@ -64,7 +64,7 @@ def map_columns(
 ) -> list[R]:
     """``[work(item) for item in items]``, in threads when the input is large; results in input order."""
     threads = min(len(items), n_jobs or _CPUS)
-    bar = _LateProgress(label, len(items), enabled=progress)
+    bar = LateProgress(label, len(items), enabled=progress)
     try:
         if threads <= 1 or cells < PARALLEL_CELLS:
             results = []

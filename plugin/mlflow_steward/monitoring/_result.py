@@ -22,6 +22,7 @@ NO_DATA = "no data"
 CONSTANT = "constant"
 TOO_FEW = "too few rows"
 NOT_IN_REFERENCE = "not in reference"
+TOO_MANY_CATEGORIES = "too many categories"
 TESTED = (DRIFT, OK)
 
 EXIT_HEALTHY = 0
@@ -45,7 +46,8 @@ class CheckOutcome:
     """One check of one column. ``score`` and its interval ``[low, high]`` are in the check's own unit
     (:data:`SCORE_UNITS`); ``threshold`` is the minimum effect that may alarm; ``p_value`` is the
     test's, ``p_adjusted`` after the correction across all checks. Untested checks (``no data``,
-    ``constant``, ``too few rows``, ``not in reference``) have None for the numbers they lack."""
+    ``constant``, ``too few rows``, ``too many categories``, ``not in reference``) have None for the
+    numbers they lack."""
 
     column: str
     role: str

@@ -7,6 +7,7 @@ to switch when more capture sinks arrive), then turned into features, prediction
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,22 +22,73 @@ BAD_FILE_TYPE = "data file {path}: unsupported file type; use .csv, .csv.gz or .
 UNREADABLE = "data file {path} could not be read: {error}"
 EMPTY_CAPTURE = "no captured rows in {uri} for {window}{model}"
 BAD_LAST_N = "--last must be a whole number >= 1, got {value!r}"
+BATCH_ROWS = 100_000
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A CSV (``.csv``, ``.csv.gz``) or Parquet file as a DataFrame."""
+def _existing(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise StewardInputError(FILE_NOT_FOUND.format(path=path))
     name = path.name.lower()
+    if not name.endswith((".csv", ".csv.gz", ".parquet", ".pq")):
+        raise StewardInputError(BAD_FILE_TYPE.format(path=path))
+    return path
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq"))
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A CSV (``.csv``, ``.csv.gz``) or Parquet file as a DataFrame."""
+    path = _existing(path)
     try:
-        if name.endswith((".csv", ".csv.gz")):
-            return pd.read_csv(path)
-        if name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
+        return pd.read_parquet(path) if _is_parquet(path) else pd.read_csv(path)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise StewardInputError(UNREADABLE.format(path=path, error=exc)) from None
-    raise StewardInputError(BAD_FILE_TYPE.format(path=path))
+
+
+def table_columns(path: str | Path) -> list[str]:
+    """The column names of a CSV or Parquet file (its header or schema only)."""
+    path = _existing(path)
+    try:
+        if _is_parquet(path):
+            import pyarrow.parquet as pq
+
+            return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise StewardInputError(UNREADABLE.format(path=path, error=exc)) from None
+
+
+def iter_table(path: str | Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """A CSV or Parquet file in parts of about ``batch_rows`` rows (row labels continue across parts),
+    so a large file is profiled without holding it in memory (profiles of parts merge exactly)."""
+    path = _existing(path)
+    start = 0
+    try:
+        if _is_parquet(path):
+            import pyarrow.parquet as pq
+
+            batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=batch_rows))
+        else:
+            batches = pd.read_csv(path, chunksize=batch_rows)
+        for batch in batches:
+            batch.index = pd.RangeIndex(start, start + len(batch))
+            start += len(batch)
+            yield batch
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise StewardInputError(UNREADABLE.format(path=path, error=exc)) from None
+
+
+def parquet_rows(path: str | Path) -> int | None:
+    """Rows of a Parquet file from its metadata (None for CSV)."""
+    path = Path(path)
+    if not _is_parquet(path):
+        return None
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
 
 
 def read_captures_table(uri: str, *, since: Any = None, until: Any = None, last_n: int | None = None) -> pd.DataFrame:

@@ -77,7 +77,7 @@ def moments(values: np.ndarray, weights: np.ndarray | None = None) -> Moments:
         mean = float(values.mean())
         dev = values - mean
         sq = dev * dev
-        return Moments(n, mean, float(sq.sum()), float((sq * dev).sum()), float((sq * sq).sum()))
+        return Moments(n, mean, float(sq.sum()), float(np.dot(sq, dev)), float(np.dot(sq, sq)))
     n = int(weights.sum())
     if n == 0:
         return EMPTY_MOMENTS
