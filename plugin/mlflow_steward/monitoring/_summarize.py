@@ -77,7 +77,8 @@ def moments(values: np.ndarray, weights: np.ndarray | None = None) -> Moments:
         mean = float(values.mean())
         dev = values - mean
         sq = dev * dev
-        return Moments(n, mean, float(sq.sum()), float(np.dot(sq, dev)), float(np.dot(sq, sq)))
+        m3 = float(np.multiply(sq, dev, out=dev).sum())  # reuses dev's buffer (no BLAS: its threads fight ours)
+        return Moments(n, mean, float(sq.sum()), m3, float(np.multiply(sq, sq, out=sq).sum()))
     n = int(weights.sum())
     if n == 0:
         return EMPTY_MOMENTS
