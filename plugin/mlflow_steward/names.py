@@ -184,8 +184,12 @@ ARTIFACT_REFERENCE_PROFILE = "monitoring/reference_profile.json"  # on a train r
 MODEL_ARTIFACT_REFERENCE_PROFILE = "reference_profile"  # pyfunc artifact key (the file travels inside the model)
 REFERENCE_PROFILE_FILE = "reference_profile.json"  # its file name in the model's ``artifacts/``
 MONITORING_EXPERIMENT_PREFIX = "steward-monitoring/"  # drift runs go to ``steward-monitoring/<model name>``
-STEP_DRIFT = "drift"  # value of TAG_STEP on a drift run
+STEP_DRIFT = "monitor"  # value of TAG_STEP on a drift run (a monitor window, as the app's pages read them)
 TAG_DRIFT = "steward.drift"  # on a drift run: drift | healthy
+TAG_MONITOR_STATE = "steward.monitor_state"  # on a monitor run: healthy | drift (| performance, issue 14)
+TAG_WINDOW_START = "steward.window_start"  # on a monitor run: the window's first and last time (ISO 8601, UTC)
+TAG_WINDOW_END = "steward.window_end"
+DRIFT_ALARM_SUFFIX = "_alarm"  # ``drift/<column>/<check>_alarm`` = 1 when that check alarmed, else 0
 TAG_DRIFT_COLUMNS = "steward.drift_columns"  # on a drift run: the alarming columns, comma-separated
 ARTIFACT_DRIFT_PLOT = "monitoring/drift.png"  # training vs window histograms of the alarming columns
 ARTIFACT_DRIFT_TABLE = "monitoring/drift.csv"  # one row per column and check

@@ -38,6 +38,8 @@ def test_healthy_batch_exits_0_and_logs_a_run(registered_house, tmp_path):
     assert run.data.tags[names.TAG_MODEL_VERSION] == "1"
     metric = names.drift_metric("median_income", "mean_shift")
     assert {metric, names.ci_low(metric), names.ci_high(metric), names.drift_metric("prediction", "distribution")} <= set(run.data.metrics)
+    assert run.data.metrics[metric + names.DRIFT_ALARM_SUFFIX] == 0.0
+    assert run.data.tags[names.TAG_MONITOR_STATE] == "healthy" and run.data.tags[names.TAG_STEP] == "monitor"
     report = json.loads(mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/{names.ARTIFACT_MONITORING_REPORT}"))
     assert report["status"] == "healthy" and len(report["checks"]) == run.data.metrics["drift/tested"]
     listed = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "monitoring")}
@@ -53,6 +55,7 @@ def test_drifted_batch_exits_3_and_names_the_column(registered_house, tmp_path):
     run = _runs()[0]
     assert run.data.tags[names.TAG_DRIFT] == "drift"
     assert run.data.tags[names.TAG_DRIFT_COLUMNS].startswith("median_income")
+    assert run.data.metrics[names.drift_metric("median_income", "mean_shift") + names.DRIFT_ALARM_SUFFIX] == 1.0
     png = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path=names.ARTIFACT_DRIFT_PLOT,
                                                    dst_path=str(tmp_path)))  # fmt: skip
     assert png.read_bytes()[:4] == b"\x89PNG"

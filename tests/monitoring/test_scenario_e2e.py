@@ -67,6 +67,7 @@ def test_drift_seen_through_capture(mlflow_store, housing_path, tmp_path, serve_
     report = json.loads(mlflow.artifacts.load_text(f"runs:/{latest.info.run_id}/{names.ARTIFACT_MONITORING_REPORT}"))
     assert report["features"] == ["median_income"]  # no other input column
     assert report["rows_current"] == 2000
+    assert latest.data.tags[names.TAG_WINDOW_START] >= middle[:19] and latest.data.tags[names.TAG_WINDOW_END]
 
     last = CliRunner().invoke(main, ["drift", "housing", "--capture", str(capture), "--last", "500", "--no-log"])
     assert last.exit_code == 3 and "500 rows in 1 requests" in last.output

@@ -1,8 +1,9 @@
 """Record a drift check as an MLflow run in the model's monitoring experiment.
 
 Experiment ``steward-monitoring/<model name>``; per check a metric ``drift/<column>/<check>`` (the
-score) with ``_ci_low``/``_ci_high``; tags with the verdict and the alarming columns (what the runs
-table shows); ``monitoring/report.json``, ``monitoring/drift.csv`` and ``monitoring/drift.png``
+score) with ``_ci_low``/``_ci_high`` and ``_alarm`` (1 or 0); tags with the verdict
+(``steward.drift`` and ``steward.monitor_state``), the window's times and the alarming columns
+(what the runs table and the app's pages show); ``monitoring/report.json``, ``monitoring/drift.csv`` and ``monitoring/drift.png``
 (training vs window histograms of the columns that drifted). Written with the client API, so it
 works inside another active run, and a failure leaves the run FAILED.
 """
@@ -36,6 +37,8 @@ def _metrics(result: DriftResult) -> dict[str, float]:
             continue
         key = names.drift_metric(o.column, o.check)
         out[key] = o.score
+        if o.tested:
+            out[key + names.DRIFT_ALARM_SUFFIX] = 1.0 if o.alarm else 0.0
         if o.low is not None and o.high is not None:
             out[names.ci_low(key)] = o.low
             out[names.ci_high(key)] = o.high
@@ -49,8 +52,10 @@ def log_drift_run(
     model_version: str | None = None,
     experiment: str | None = None,
     params: Mapping[str, Any] | None = None,
+    window: tuple[str | None, str | None] = (None, None),
 ) -> str:
-    """Log ``result`` as a new run; return its id."""
+    """Log ``result`` as a new run; return its id. ``window``: the first and last time of the window's
+    rows (ISO 8601, UTC) when known (captures), written as ``steward.window_start``/``_end``."""
     import mlflow
     from mlflow.entities import Metric, Param, RunStatus
 
@@ -63,12 +68,16 @@ def log_drift_run(
         names.TAG_STEP: names.STEP_DRIFT,
         names.TAG_MODEL_NAME: model_name,
         names.TAG_DRIFT: verdict.status,
+        names.TAG_MONITOR_STATE: verdict.status,
         names.TAG_DRIFT_COLUMNS: ", ".join(verdict.columns)[:5000],
         names.MLFLOW_RUN_NAME: f"drift {model_name}" + (f" v{model_version}" if model_version else ""),
         "mlflow.note.content": result.summary()[:5000],
     }
     if model_version:
         tags[names.TAG_MODEL_VERSION] = str(model_version)
+    for tag, moment in zip((names.TAG_WINDOW_START, names.TAG_WINDOW_END), window):
+        if moment:
+            tags[tag] = moment
     run = client.create_run(experiment_id, tags=tags)
     run_id = run.info.run_id
     try:

@@ -108,10 +108,12 @@ def monitor_drift(
         frame: pd.DataFrame | Profile = window_profile
         predictions = probabilities = None
         window = f"file {data} ({window_profile.rows:,} rows)"
+        times: tuple[str | None, str | None] = (None, None)
     else:
         captured = capture_window(capture, since=since, until=until, last_n=last_n, model_name=ref.name)
         frame, predictions, probabilities = captured.features, captured.predictions, captured.probabilities
         source = f"capture {capture}"
+        times = (captured.first, captured.last)
         window = (f"capture {capture}: {len(frame):,} rows in {captured.requests:,} requests, "
                   f"{captured.first} .. {captured.last}")  # fmt: skip
         if captured.skipped_other_models:
@@ -125,6 +127,6 @@ def monitor_drift(
         params = {"model_uri": ref.uri, "window": window, "profile": profile.source, "since": since, "until": until,
                   "last_n": last_n, "config": config.to_dict()}  # fmt: skip
         run_id = log_drift_run(result, model_name=ref.name, model_version=ref.version, experiment=experiment,
-                               params={k: v for k, v in params.items() if v is not None})  # fmt: skip
+                               params={k: v for k, v in params.items() if v is not None}, window=times)  # fmt: skip
     return DriftRun(result=result, run_id=run_id, model=ref, window=window, profile_source=profile.source)
 
