@@ -82,7 +82,7 @@ def bare_factory():
 def steward_factory():
     from mlflow_steward import data
     from mlflow_steward.workflow._demo import demo_cleaning_config
-    from mlflow_steward.workflow._steps import make_model_pipeline
+    from mlflow_steward.steps import make_model_pipeline
 
     spec = data.DEMO_SPEC
     numeric = ("longitude", "latitude", "housing_median_age", "total_rooms", "total_bedrooms", "population",

@@ -179,6 +179,12 @@ ARTIFACT_ENSEMBLE_PLOT = "ensemble/comparison.png"  # bar plot of that table (te
 ARTIFACT_ENSEMBLE_MEMBERS = "ensemble/members.json"  # members: run, family, params, weight, sources
 ARTIFACT_ENSEMBLE_SUMMARY = "ensemble/summary.json"  # the EnsembleOutcome (read back on reuse)
 
+# --- registry: training rows, promotion intents, run owners (issue 12) ------------------------
+TAG_TRAIN_DATA_URI = "steward.train_data_uri"  # on a model version: its training rows (Parquet artifact URI)
+TAG_PROMOTION = "steward.promotion"  # on a model version: pending | promoted | not applied (history #)
+TAG_OWNER = "steward.owner"  # on a gate/rollback run: JSON {host, pid, pidns} of the process writing it
+TAG_CLOSED_REASON = "steward.closed_reason"  # on a gate/rollback run closed by another process: why
+
 # --- monitoring (added by the monitoring capability) -----------------------------------------
 ARTIFACT_REFERENCE_PROFILE = "monitoring/reference_profile.json"  # on a train run: the model's reference profile
 MODEL_ARTIFACT_REFERENCE_PROFILE = "reference_profile"  # pyfunc artifact key (the file travels inside the model)

@@ -13,7 +13,7 @@ import pytest
 from mlflow_steward import names
 from mlflow_steward.ensemble import EnsembleRegressor, build_and_compare, read_tune_run, select_members
 from mlflow_steward.ensemble._oof import SOURCE_RECOMPUTED, SOURCE_TUNING, load_training_data, members_oof
-from mlflow_steward.workflow._reuse import STEP_PARAM_PREFIX
+from mlflow_steward.steps import STEP_PARAM_PREFIX
 
 
 def _artifact(run_id: str, path: str) -> Path:

@@ -125,7 +125,7 @@ def test_slice_with_one_row_does_not_crash(housing_split, housing_rf):
         "n_resamples": 50,
         "slice_columns": [],
         "slice_queries": {"one_row": f"index == {one}", "nothing": "median_income < 0"},
-        "min_slice_size": 1,
+        "min_slice_size": 2,  # the smallest allowed (the gate's and the evaluation's shared SliceSpec)
         "permutation_importance": False,
         "plots": False,
     }
@@ -133,6 +133,7 @@ def test_slice_with_one_row_does_not_crash(housing_split, housing_rf):
     table = report.by_slice.set_index(["slice_value", "metric"])
     assert table.loc[("one_row", "rmse"), "size"] == 1
     assert np.isfinite(table.loc[("one_row", "rmse"), "value"])
+    assert table.loc[("one_row", "rmse"), "status"] == "too_small"
     assert table.loc[("nothing", "rmse"), "size"] == 0
     assert table.loc[("nothing", "rmse"), "status"] == "too_small"
     assert not report.by_slice["flagged"].any()

@@ -1,7 +1,7 @@
 """``build_and_compare``: members → out-of-fold predictions → ensemble → comparison → one MLflow run.
 
 The run (tag ``steward.step=ensemble``, nested under the active run if any, reused when the same
-members, method and settings were already built by the same code: :func:`workflow.run_step`) holds:
+members, method and settings were already built by the same code: :func:`steps.run_step`) holds:
 
 - params: the step's (``run_step`` prefixes them ``step.``): ``method``, ``selection``, ``members``
   (names), ``tune_run_id``, ``data_run_id`` and the settings; and ``member.<name>.run_id`` /
@@ -15,7 +15,7 @@ members, method and settings were already built by the same code: :func:`workflo
   (0/1), and per member ``member/<name>/weight``, ``member/<name>/cv_<m>``, ``member/<name>/<m>``;
 - artifacts: ``ensemble/comparison.csv``, ``ensemble/comparison.png``, ``ensemble/members.json``,
   ``ensemble/summary.json`` and the model (``log_pipeline_model``, code packages cleaning +
-  ensemble), optionally registered with ``registry.register_candidate``.
+  ensemble), optionally registered with :func:`steps.register_run_model` (as the train step's).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.steps import dataset_tags, register_run_model, run_step
 
 from . import _messages as msg
 from ._compare import Comparison, compare_members, fmt
@@ -136,8 +137,6 @@ def build_and_compare(
         n_resamples, confidence, random_state: the test-set bootstrap.
         reuse: return a finished identical ensemble run instead of building again.
     """
-    from mlflow_steward.workflow import run_step
-
     _check_options(method, confidence, n_resamples, n_iterations)
     if runs is None and best_n is None and not per_family:
         per_family = True
@@ -251,8 +250,6 @@ def _log_records(
 ) -> None:
     import mlflow
 
-    from mlflow_steward.workflow import dataset_tags
-
     from ._plot import draw_comparison
 
     m = comparison.metric
@@ -356,32 +353,22 @@ def _maybe_register(
 ) -> str | None:
     import mlflow
 
-    from mlflow_steward.workflow import dataset_tags
-
     name = settings["register"]
     if not name:
         return None
     if settings["register_only_if_better"] and not outcome.beats_best_member:
         echo(f"[ensemble] not registered as {name}: it does not beat its best member")
         return None
-    from mlflow_steward import registry
-
-    recorded = dataset_tags(context.data_run_id)
     m = comparison.metric
     ens = comparison.ensemble
-    version = registry.register_candidate(
+    return register_run_model(
         name,
-        model_uri,
         run_id=mlflow.active_run().info.run_id,
-        spec_json=data.spec.to_json(),
-        test_data_uri=recorded.get(names.TAG_TEST_DATA_URI, ""),
-        dataset_digest=recorded.get(names.TAG_DATASET_DIGEST, ""),
-        dataset_version=recorded.get(names.TAG_DATASET_VERSION, ""),
+        model_uri=model_uri,
+        data_run_id=context.data_run_id,
+        spec=data.spec,
         metrics={m: ens.test_score, names.ci_low(m): ens.test_low, names.ci_high(m): ens.test_high,
                  f"cv_{m}": ens.cv_score},
-        code_version=mlflow.active_run().data.tags.get(names.TAG_CODE_VERSION, ""),
-        task=context.task,
+        step="ensemble",
+        echo=echo,
     )
-    mlflow.set_tag(names.TAG_MODEL_VERSION, str(version.version))
-    echo(f"[ensemble] registered {name} version {version.version} (alias staging)")
-    return str(version.version)

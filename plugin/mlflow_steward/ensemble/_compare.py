@@ -17,6 +17,10 @@ draws.
   each member the paired bootstrap interval of ``metric(ensemble) - metric(member)`` on the same
   resamples (stratified by class for classification). The ensemble *beats its best member* when
   that interval lies entirely on the better side of zero.
+
+The intervals come from the evaluation's sliced-metric engine (``metric_frame`` for one model,
+``paired_metric_frame`` for the ensemble against a member; the whole test set, no slices), the
+same one the evaluation report and the registry gate use.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from mlflow_steward.exceptions import StewardInputError
+
+from . import _messages as msg
 
 ENSEMBLE = "ensemble"
 
@@ -113,9 +121,27 @@ def fmt(value: float, *, sign: bool = False) -> str:
 
 def metric_value(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
     """``metric`` (a name of :data:`mlflow_steward.stats.METRICS`) of ``pred`` against ``y``."""
-    from mlflow_steward.stats import METRICS
+    from mlflow_steward.evaluation._metric_frame import point_value
 
-    return float(METRICS[metric].fn(y, pred))
+    return point_value(metric, y, pred)
+
+
+def _test_interval(metric: str, y: np.ndarray, pred: np.ndarray, options: dict[str, Any]) -> Any:
+    from mlflow_steward.evaluation._metric_frame import metric_frame
+
+    measured = metric_frame(metric, y, pred, **options)
+    if metric in measured.undefined:
+        raise StewardInputError(msg.METRIC_UNDEFINED.format(metric=metric, error=measured.undefined[metric]))
+    return measured.overall[metric]
+
+
+def _test_difference(metric: str, y: np.ndarray, ensemble: np.ndarray, member: np.ndarray, options: dict[str, Any]) -> Any:
+    from mlflow_steward.evaluation._metric_frame import paired_metric_frame
+
+    paired = paired_metric_frame(metric, y, ensemble, member, **options)
+    if paired.overall is None:
+        raise StewardInputError(msg.METRIC_UNDEFINED.format(metric=metric, error=paired.undefined))
+    return paired.overall
 
 
 def compare_members(
@@ -140,8 +166,6 @@ def compare_members(
     ``members``: name -> ``{"run_id", "family", "oof_source"}``; predictions are 1-D (regression)
     or ``(n, k)`` probabilities (classification).
     """
-    from mlflow_steward.stats import bootstrap_interval, paired_bootstrap
-
     strata = y_test if classification else None
     options = {"n_resamples": n_resamples, "confidence": confidence, "random_state": random_state, "strata": strata}
     cv_scores = {name: metric_value(metric, y_train, pred) for name, pred in member_oof.items()}
@@ -149,8 +173,8 @@ def compare_members(
     best = max(cv_scores, key=lambda name: (sign * cv_scores[name], -list(cv_scores).index(name)))
     rows = []
     for name, pred in member_test.items():
-        test = bootstrap_interval(metric, y_test, pred, **options)
-        paired = paired_bootstrap(metric, y_test, ensemble_test, pred, **options)
+        test = _test_interval(metric, y_test, pred, options)
+        paired = _test_difference(metric, y_test, ensemble_test, pred, options)
         info = members[name]
         rows.append(
             ComparisonRow(
@@ -161,7 +185,7 @@ def compare_members(
                 diff_high=paired.difference.high, p_value=float(paired.p_value),
             )
         )
-    test = bootstrap_interval(metric, y_test, ensemble_test, **options)
+    test = _test_interval(metric, y_test, ensemble_test, options)
     rows.append(
         ComparisonRow(
             name=ENSEMBLE, is_ensemble=True, run_id="", family="", weight=float("nan"), oof_source="cross-fitted",

@@ -40,3 +40,4 @@ OOF_MISALIGNED = (
     "tune run {run_id!r}: tuning/oof_predictions.parquet does not match the training rows of data "
     "run {data_run_id!r} ({what}); it was tuned on other rows"
 )
+METRIC_UNDEFINED = "metric {metric!r} is undefined on the test set, so the ensemble cannot be compared: {error}"

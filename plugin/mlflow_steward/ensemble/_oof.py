@@ -12,13 +12,13 @@ folds. The stored frame is checked against the rows first (length, target and fo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Callable
 
 import numpy as np
 
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.steps import feature_frame, load_step_inputs, pipeline_factory
 
 from . import _messages as msg
 from ._members import Member, TuneContext
@@ -61,24 +61,11 @@ def target_array(y: Any, task: str) -> np.ndarray:
     return values
 
 
-def feature_frame(spec: Any, frame: Any) -> Any:
-    """The columns the model pipelines take (features, and the time column when there is one)."""
-    columns = list(spec.feature_columns())
-    if spec.time_column:
-        columns.append(spec.time_column)
-    return frame[columns]
-
-
 def load_training_data(context: TuneContext) -> TrainingData:
     """Spec, cleaning config and the fixed split of the tuning's clean run; the pipeline factory."""
-    from mlflow_steward.workflow import load_step_inputs
-    from mlflow_steward.workflow import make_model_pipeline
-
     inputs = load_step_inputs(context.data_run_id)
     spec = inputs.spec
-    factory = partial(
-        make_model_pipeline, tuple(spec.numeric), tuple(spec.categorical), inputs.cleaning, spec.time_column
-    )
+    factory = pipeline_factory(spec, inputs.cleaning)
     return TrainingData(
         spec=spec,
         X_train=feature_frame(spec, inputs.train),

@@ -13,6 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlflow_steward.evaluation._slice_spec import (
+    CORRECTIONS,
+    DEFAULT_SLICES,
+    SLICE_FIELDS,
+    SliceSpec,
+    parse_slice_field,
+)
 from mlflow_steward.exceptions import StewardInputError
 
 # Every metric the evaluation knows (names as in ``mlflow_steward.stats.METRICS``).
@@ -20,7 +27,6 @@ REGRESSION_METRICS: tuple[str, ...] = ("rmse", "mae", "r2", "mape")
 CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "f1", "roc_auc", "log_loss", "brier")
 KNOWN_METRICS: tuple[str, ...] = REGRESSION_METRICS + CLASSIFICATION_METRICS
 METHODS: tuple[str, ...] = ("bca", "percentile")
-CORRECTIONS: tuple[str, ...] = ("holm", "bh")
 
 # Keys MLflow's built-in evaluators read. When ``mlflow.evaluate`` is called without
 # ``evaluators=``, MLflow hands the same flat config to every registered evaluator, ours included;
@@ -66,16 +72,12 @@ class EvaluationConfig:
     confidence : confidence level of every interval.
     n_resamples : bootstrap resamples per interval.
     method : bootstrap interval method, ``"bca"`` (default) or ``"percentile"``.
-    slice_columns : columns to slice on; ``None`` = every categorical feature column plus every
-        numeric feature column in ``n_bins`` quantile bins; ``()`` = no column slices.
-    n_bins : quantile bins per numeric slice column (a column with at most ``n_bins`` distinct
-        values is sliced by value instead).
-    slice_queries : user slices, name -> pandas query expression (``"median_income > 8"``).
-    crosses : pairs of columns sliced jointly (every observed combination of their values/bins).
-    min_slice_size : slices with fewer rows are reported with status ``too_small`` (size and
-        point value, no interval, never flagged).
-    correction : multiple-testing correction across slices, ``"holm"`` or ``"bh"``.
-    alpha : significance level for flagging a slice (after correction).
+    slice_columns, n_bins, slice_queries, crosses, min_slice_size, correction, alpha : the slices
+        and their tests, as in :class:`~mlflow_steward.evaluation.SliceSpec` (the same keys,
+        defaults and checks as the gate's); ``slices`` gives them as one ``SliceSpec``. Slices
+        below ``min_slice_size`` rows are reported with status ``too_small`` (size and point
+        value, no interval, never flagged); a slice is flagged when its corrected p-value is
+        below ``alpha``.
     worst_n : how many worst-predicted rows to keep.
     permutation_importance : compute permutation feature importance (needs the model).
     importance_repeats : permutations per feature.
@@ -88,13 +90,13 @@ class EvaluationConfig:
     confidence: float = 0.95
     n_resamples: int = 2000
     method: str = "bca"
-    slice_columns: tuple[str, ...] | None = None
-    n_bins: int = 4
+    slice_columns: tuple[str, ...] | None = DEFAULT_SLICES.slice_columns
+    n_bins: int = DEFAULT_SLICES.n_bins
     slice_queries: Mapping[str, str] = field(default_factory=dict)
-    crosses: tuple[tuple[str, str], ...] = ()
-    min_slice_size: int = 30
-    correction: str = "holm"
-    alpha: float = 0.05
+    crosses: tuple[tuple[str, str], ...] = DEFAULT_SLICES.crosses
+    min_slice_size: int = DEFAULT_SLICES.min_slice_size
+    correction: str = DEFAULT_SLICES.correction
+    alpha: float = DEFAULT_SLICES.alpha
     worst_n: int = 20
     permutation_importance: bool = True
     importance_repeats: int = 3
@@ -124,6 +126,11 @@ class EvaluationConfig:
                 raise StewardInputError(UNKNOWN_KEY.format(key=key, valid=", ".join(valid)))
             kwargs[key] = value
         return cls(**kwargs)
+
+    @property
+    def slices(self) -> SliceSpec:
+        """The slice keys as one :class:`SliceSpec` (what the sliced-metric engine takes)."""
+        return SliceSpec.of(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict that ``from_dict`` turns back into an equal config."""
@@ -156,35 +163,21 @@ def _str_tuple(key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _slice_error(key: str, value: Any, expected: str) -> StewardInputError:
+    return _wrong(key, expected, value)
+
+
 def _coerce(key: str, value: Any) -> Any:
     """Check one key's type and convert lists to tuples (the dataclass is frozen and hashable-ish)."""
-    if key in ("metrics", "slice_columns"):
+    if key in SLICE_FIELDS:  # the slice keys: one parser, shared with the gate's config
+        return parse_slice_field(key, value, error=_slice_error)
+    if key == "metrics":
         return None if value is None else _str_tuple(key, value)
-    if key == "crosses":
-        if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            raise _wrong(key, "a list of [column, column] pairs", value)
-        pairs = []
-        for pair in value:
-            if (
-                isinstance(pair, str)
-                or not isinstance(pair, (list, tuple))
-                or len(pair) != 2
-                or not all(isinstance(v, str) for v in pair)
-            ):
-                raise _wrong(key, "a list of [column, column] pairs", value)
-            pairs.append((pair[0], pair[1]))
-        return tuple(pairs)
-    if key == "slice_queries":
-        if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise _wrong(key, "a dict of slice name -> query string", value)
-        return dict(value)
-    if key in ("confidence", "alpha"):
+    if key == "confidence":
         if not _is_number(value):
             raise _wrong(key, "a number", value)
         return float(value)
-    if key in ("n_resamples", "n_bins", "min_slice_size", "worst_n", "importance_repeats"):
+    if key in ("n_resamples", "worst_n", "importance_repeats"):
         if not _is_int(value):
             raise _wrong(key, "an integer", value)
         return value
@@ -196,7 +189,7 @@ def _coerce(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise _wrong(key, "true or false", value)
         return value
-    if key in ("method", "correction"):
+    if key == "method":
         if not isinstance(value, str):
             raise _wrong(key, "a string", value)
         return value
@@ -213,16 +206,11 @@ def _validate(config: EvaluationConfig) -> None:
                 raise StewardInputError(UNKNOWN_METRIC.format(name=name, valid=", ".join(KNOWN_METRICS)))
     if config.method not in METHODS:
         raise StewardInputError(BAD_CHOICE.format(key="method", choices=list(METHODS), got=config.method))
-    if config.correction not in CORRECTIONS:
+    if not 0.0 < config.confidence < 1.0:
         raise StewardInputError(
-            BAD_CHOICE.format(key="correction", choices=list(CORRECTIONS), got=config.correction)
+            OUT_OF_RANGE.format(key="confidence", condition="between 0 and 1", got=config.confidence)
         )
-    for key in ("confidence", "alpha"):
-        value = getattr(config, key)
-        if not 0.0 < value < 1.0:
-            raise StewardInputError(OUT_OF_RANGE.format(key=key, condition="between 0 and 1", got=value))
-    for key, low in (("n_resamples", 1), ("n_bins", 2), ("min_slice_size", 1), ("worst_n", 0),
-                     ("importance_repeats", 1)):
+    for key, low in (("n_resamples", 1), ("worst_n", 0), ("importance_repeats", 1)):
         value = getattr(config, key)
         if value < low:
             raise StewardInputError(OUT_OF_RANGE.format(key=key, condition=f">= {low}", got=value))

@@ -28,7 +28,7 @@ from mlflow_steward.evaluation._predict import (
     normalize_task,
 )
 from mlflow_steward.evaluation._report import EvaluationReport
-from mlflow_steward.evaluation._slice_table import slice_table
+from mlflow_steward.evaluation._slice_table import measure
 from mlflow_steward.evaluation._slices import slice_masks
 from mlflow_steward.exceptions import StewardInputError
 
@@ -87,11 +87,14 @@ def _build_report(
     importance: pd.DataFrame,
 ) -> EvaluationReport:
     metrics, metric_notes = task_metrics(preds.task, config, has_proba=preds.proba is not None)
-    overall, overall_notes = overall_intervals(preds, metrics, config)
-    metrics = [m for m in metrics if m in overall] or metrics
     exclude = [c for c in data.columns if c not in features.columns]
-    masks = slice_masks(data, config, categorical=categorical, exclude=exclude)
-    table = slice_table(preds, masks, metrics, config)
+    masks = slice_masks(data, config.slices, categorical=categorical, exclude=exclude)
+    measured = measure(preds, metrics, config, masks)  # overall and per slice: the one engine
+    overall, overall_notes = overall_intervals(preds, metrics, config, measured=measured)
+    metrics = [m for m in metrics if m in overall] or metrics
+    table = measured.by_slice
+    if not table["metric"].isin(metrics).all():  # a metric undefined on all rows is not reported
+        table = table[table["metric"].isin(metrics)].reset_index(drop=True)
     return EvaluationReport(
         task=preds.task,
         target=target,

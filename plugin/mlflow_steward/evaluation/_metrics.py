@@ -138,9 +138,9 @@ def _sort_key(value: Any) -> tuple[str, Any]:
 
 def point_value(metric: str, preds: Predictions) -> float:
     """The metric on ``preds`` (raises ``StatsInputError``/``ValueError`` when undefined)."""
-    from mlflow_steward.stats import METRICS
+    from mlflow_steward.evaluation._metric_frame import point_value as engine_point_value
 
-    return float(METRICS[metric].fn(preds.y_true, preds.metric_input(metric)))
+    return engine_point_value(metric, preds.y_true, preds.metric_input(metric))
 
 
 def row_losses(metric: str, preds: Predictions) -> np.ndarray | None:
@@ -176,28 +176,26 @@ def row_losses(metric: str, preds: Predictions) -> np.ndarray | None:
 
 
 def overall_intervals(
-    preds: Predictions, metrics: list[str], config: EvaluationConfig
+    preds: Predictions, metrics: list[str], config: EvaluationConfig, *, measured: Any = None
 ) -> tuple[dict[str, Any], list[str]]:
-    """Bootstrap interval of every metric (+ the t-interval of RMSE as ``rmse_t``) and notes."""
-    from mlflow_steward.stats import StatsInputError, bootstrap_interval, rmse_t_interval
+    """Bootstrap interval of every metric (+ the t-interval of RMSE as ``rmse_t``) and notes.
 
+    ``measured``: the engine's :class:`~mlflow_steward.evaluation._metric_frame.MetricFrame` of
+    these metrics when the caller already has it (the report measures overall and slices at once).
+    """
+    from mlflow_steward.stats import rmse_t_interval
+
+    if measured is None:
+        from mlflow_steward.evaluation._slice_table import measure
+
+        measured = measure(preds, metrics, config)
     overall: dict[str, Any] = {}
     notes: list[str] = []
     for metric in metrics:
-        try:
-            overall[metric] = bootstrap_interval(
-                metric,
-                preds.y_true,
-                preds.metric_input(metric),
-                method=config.method,
-                n_resamples=config.n_resamples,
-                confidence=config.confidence,
-                random_state=config.random_state,
-                strata=preds.strata(),
-            )
-        except (StatsInputError, ValueError) as exc:
-            notes.append(NOTE_UNDEFINED.format(metric=metric, error=exc))
+        if metric not in measured.overall:
+            notes.append(NOTE_UNDEFINED.format(metric=metric, error=measured.undefined[metric]))
             continue
+        overall[metric] = measured.overall[metric]
         if metric == "rmse":
             overall[metric + T_SUFFIX] = rmse_t_interval(preds.y_true, preds.y_pred, confidence=config.confidence)
     return overall, notes

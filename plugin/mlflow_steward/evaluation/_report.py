@@ -22,12 +22,10 @@ from mlflow_steward import names
 from mlflow_steward.evaluation import _plots
 from mlflow_steward.evaluation._config import EvaluationConfig
 from mlflow_steward.evaluation._metrics import T_SUFFIX, Predictions
-from mlflow_steward.evaluation._slice_table import COLUMNS, STATUS_OK
+from mlflow_steward.evaluation._metric_frame import overall_and_slices
 from mlflow_steward.exceptions import StewardInputError
 
 NO_RUN = "log_to_mlflow: no run_id given and no active MLflow run; pass run_id= or start a run"
-OVERALL_COLUMN = "overall"
-OVERALL_VALUE = "all"
 METRIC_BATCH = 1000  # MLflow's log_batch limit on metrics per call
 
 
@@ -40,7 +38,7 @@ class EvaluationReport:
     n_rows: int
     metric_names: tuple[str, ...]  # computed metrics, primary first
     overall: dict[str, Any]  # metric -> stats.Interval; "rmse_t" holds the RMSE t-interval
-    by_slice: pd.DataFrame  # columns: see ``_slice_table.COLUMNS``
+    by_slice: pd.DataFrame  # columns: see ``_metric_frame.COLUMNS``
     worst_rows: pd.DataFrame
     feature_importance: pd.DataFrame
     config: EvaluationConfig
@@ -59,27 +57,7 @@ class EvaluationReport:
 
     def frame(self) -> pd.DataFrame:
         """Overall rows (``slice_column == "overall"``) followed by the slice table."""
-        overall_rows = [
-            {
-                "slice_column": OVERALL_COLUMN,
-                "slice_value": OVERALL_VALUE,
-                "size": self.n_rows,
-                "status": STATUS_OK,
-                "metric": name,
-                "value": interval.estimate,
-                "ci_low": interval.low,
-                "ci_high": interval.high,
-                "p_value": np.nan,
-                "p_adjusted": np.nan,
-                "flagged": False,
-                "note": f"{interval.method} interval, confidence {interval.confidence:g}",
-            }
-            for name, interval in self.overall.items()
-        ]
-        parts = [pd.DataFrame(overall_rows, columns=COLUMNS)]
-        if not self.by_slice.empty:
-            parts.append(self.by_slice)
-        return pd.concat(parts, ignore_index=True)
+        return overall_and_slices(self.overall, self.n_rows, self.by_slice)
 
     def metrics(self) -> dict[str, float]:
         """Flat MLflow metrics: ``rmse``, ``rmse_ci_low``, ``rmse_ci_high``, ``rmse_t_ci_low``...,

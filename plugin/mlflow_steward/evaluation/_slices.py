@@ -7,17 +7,19 @@
 * queries ``name -> expression``: column ``"query"``, value ``name``.
 
 Bins depend only on the frame, so two models scored on the same frame see the same slices (the
-registry gate relies on it).
+registry gate relies on it). Which slices: a :class:`~mlflow_steward.evaluation.SliceSpec` (the
+evaluation's and the gate's configs both give theirs as ``config.slices``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlflow_steward.evaluation._config import EvaluationConfig
+from mlflow_steward.evaluation._slice_spec import SliceSpec
 from mlflow_steward.exceptions import StewardInputError
 
 MISSING_LABEL = "<missing>"
@@ -79,7 +81,7 @@ def _bin_labels(series: pd.Series, n_bins: int) -> tuple[np.ndarray, list[str]]:
 
 
 def column_labels(
-    frame: pd.DataFrame, column: str, config: EvaluationConfig, categorical: set[str] | None
+    frame: pd.DataFrame, column: str, config: SliceSpec, categorical: set[str] | None
 ) -> tuple[np.ndarray, list[str]]:
     """Per-row slice label of ``column`` and the ordered list of labels."""
     if column not in frame.columns:
@@ -122,7 +124,7 @@ def _query_mask(frame: pd.DataFrame, name: str, expression: str) -> np.ndarray:
 
 def slice_masks(
     frame: pd.DataFrame,
-    config: EvaluationConfig,
+    config: SliceSpec | Any,
     *,
     categorical: Sequence[str] | None = None,
     exclude: Iterable[str] = (),
@@ -133,7 +135,10 @@ def slice_masks(
     binned); ``exclude`` removes columns (e.g. the target) from the default slice columns.
     Column and cross slices are never empty; a query slice may be (it is still returned, as the
     user asked for it). Too-small slices are returned too: the report marks them.
+    ``config``: a :class:`SliceSpec`, or a config holding the slice keys (``EvaluationConfig``,
+    ``GateConfig``).
     """
+    config = SliceSpec.of(config)
     cat_set = None if categorical is None else set(categorical)
     columns = (
         default_slice_columns(frame, cat_set, exclude)

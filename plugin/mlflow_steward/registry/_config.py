@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
+from mlflow_steward.evaluation._slice_spec import DEFAULT_SLICES, SLICE_FIELDS, SliceSpec, parse_slice_field
 from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.registry import _messages as msg
 
@@ -72,16 +73,18 @@ class GateConfig:
     relative: bool = True  # margin as a fraction of |champion metric| (else in metric units)
     confidence: float = 0.95  # two-sided level of every interval
     n_resamples: int = 2000  # bootstrap resamples
-    min_slice_size: int = 30  # smaller slices are shown but not tested
-    correction: str = "holm"  # "holm" or "bh" (Benjamini-Hochberg) across slices
-    alpha: float = 0.05  # level of the slice tests after correction
-    slice_columns: tuple[str, ...] | None = None  # None: evaluation's default (categorical + binned numeric)
-    n_bins: int = 4  # quantile bins for numeric slice columns
+    # the slice keys: the same keys, defaults and checks as the evaluation's (evaluation.SliceSpec)
+    min_slice_size: int = DEFAULT_SLICES.min_slice_size  # smaller slices are shown but not tested
+    correction: str = DEFAULT_SLICES.correction  # "holm" or "bh" (Benjamini-Hochberg) across slices
+    alpha: float = DEFAULT_SLICES.alpha  # level of the slice tests after correction
+    slice_columns: tuple[str, ...] | None = DEFAULT_SLICES.slice_columns  # None: categorical + binned numeric
+    n_bins: int = DEFAULT_SLICES.n_bins  # quantile bins for numeric slice columns
     slice_queries: Mapping[str, str] = field(default_factory=dict)  # name -> pandas query
-    crosses: tuple[tuple[str, str], ...] = ()  # pairs of columns sliced jointly
+    crosses: tuple[tuple[str, str], ...] = DEFAULT_SLICES.crosses  # pairs of columns sliced jointly
     thresholds: Mapping[str, str] | None = None  # first candidate; None: DEFAULT_THRESHOLDS[task]
     check_signature: bool = True  # compare input column names and types with production's
     random_state: int | None = 0  # bootstrap seed (None: fresh randomness)
+    min_unseen_rows: int = 100  # fewer test rows that neither model trained on: the gate refuses
 
     def __post_init__(self) -> None:
         _check_metric("metric", self.metric)
@@ -89,19 +92,8 @@ class GateConfig:
         _check_bool("relative", self.relative)
         _check_number("confidence", self.confidence, low=0.0, high=1.0)
         _check_int("n_resamples", self.n_resamples, minimum=100)
-        _check_int("min_slice_size", self.min_slice_size, minimum=2)
-        if self.correction not in ("holm", "bh"):
-            _bad("correction", self.correction, "expected 'holm' or 'bh'")
-        _check_number("alpha", self.alpha, low=0.0, high=1.0)
-        if self.slice_columns is not None:
-            object.__setattr__(self, "slice_columns", _str_tuple("slice_columns", self.slice_columns))
-        _check_int("n_bins", self.n_bins, minimum=2)
-        if not isinstance(self.slice_queries, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in self.slice_queries.items()
-        ):
-            _bad("slice_queries", self.slice_queries, "expected a mapping of slice name to pandas query")
-        object.__setattr__(self, "slice_queries", dict(self.slice_queries))
-        object.__setattr__(self, "crosses", _crosses(self.crosses))
+        for key in SLICE_FIELDS:  # one parser for the slice keys, shared with the evaluation's config
+            object.__setattr__(self, key, parse_slice_field(key, getattr(self, key), error=_slice_error))
         if self.thresholds is not None:
             if not isinstance(self.thresholds, Mapping):
                 _bad("thresholds", self.thresholds, "expected a mapping such as {'r2': '>=0.5'}")
@@ -110,6 +102,7 @@ class GateConfig:
         _check_bool("check_signature", self.check_signature)
         if self.random_state is not None:
             _check_int("random_state", self.random_state, minimum=0)
+        _check_int("min_unseen_rows", self.min_unseen_rows, minimum=10)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> GateConfig:
@@ -140,6 +133,11 @@ class GateConfig:
                 value = dict(value)
             out[f.name] = value
         return out
+
+    @property
+    def slices(self) -> SliceSpec:
+        """The slice keys as one :class:`~mlflow_steward.evaluation.SliceSpec`."""
+        return SliceSpec.of(self)
 
     def metric_for(self, task: str) -> str:
         """The compared metric for ``task``."""
@@ -194,6 +192,10 @@ def _bad(key: str, value: Any, problem: str) -> None:
     raise StewardInputError(msg.CONFIG_BAD_VALUE.format(key=key, problem=problem, value=value))
 
 
+def _slice_error(key: str, value: Any, expected: str) -> StewardInputError:
+    return StewardInputError(msg.CONFIG_BAD_VALUE.format(key=key, problem=f"expected {expected}", value=value))
+
+
 def _check_bool(key: str, value: Any) -> None:
     if not isinstance(value, bool):
         _bad(key, value, "expected true or false")
@@ -215,21 +217,3 @@ def _check_number(
         if high is not None:
             bounds += f" and below {high:g}"
         _bad(key, value, f"expected a number {bounds}")
-
-
-def _str_tuple(key: str, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        _bad(key, value, "expected a list of column names")
-    return tuple(value)
-
-
-def _crosses(value: Any) -> tuple[tuple[str, str], ...]:
-    try:
-        pairs = tuple(tuple(pair) for pair in value)
-    except TypeError:
-        pairs = None
-    if pairs is None or isinstance(value, str) or not all(
-        len(p) == 2 and all(isinstance(c, str) for c in p) for p in pairs
-    ):
-        _bad("crosses", value, "expected a list of [column, column] pairs")
-    return pairs  # type: ignore[return-value]

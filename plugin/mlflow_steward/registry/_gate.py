@@ -13,11 +13,14 @@ worse means ``d > 0``; for a greater-is-better one (roc_auc, r2) worse means ``d
   difference is worse than the slice's margin (relative margins use the champion's slice metric).
 * first candidate: each absolute threshold is judged on the conservative end of the challenger's
   bootstrap interval (``>=``: the lower bound, ``<=``: the upper bound).
+
+The numbers (paired intervals, p-values, corrections, resample counts, strata) come from the
+evaluation's sliced-metric engine (:func:`~mlflow_steward.evaluation.paired_metric_frame` and
+:func:`~mlflow_steward.evaluation.metric_frame`); this module only turns them into verdicts.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -40,8 +43,18 @@ from mlflow_steward.registry._decision import (
 from mlflow_steward.registry._format import fmt, fmt_interval, fmt_p
 
 Masks = Mapping[tuple[str, str], np.ndarray]
-_MIN_STRATUM = 5
 _LISTED = 5
+
+# The engine (evaluation._metric_frame) loads pandas: imported on use, so that importing the
+# registry stays light.
+
+
+def strata_from_masks(masks: Masks, n: int) -> np.ndarray | None:
+    """Strata of the whole-test-set bootstrap: the first slice column that partitions the rows
+    (see :func:`mlflow_steward.evaluation._metric_frame.partition_strata`)."""
+    from mlflow_steward.evaluation._metric_frame import partition_strata
+
+    return partition_strata(masks, n)
 
 
 def metric_def(metric: str) -> Any:
@@ -52,32 +65,9 @@ def metric_def(metric: str) -> Any:
 
 def point(metric: str, y: np.ndarray, pred: np.ndarray) -> float | None:
     """The metric's value, or None when it is undefined on these rows."""
-    from mlflow_steward.stats import StatsInputError
+    from mlflow_steward.evaluation._metric_frame import defined_value
 
-    try:
-        value = float(metric_def(metric).fn(y, pred))
-    except (StatsInputError, ValueError):
-        return None
-    return value if np.isfinite(value) else None
-
-
-def strata_from_masks(masks: Masks, n: int) -> np.ndarray | None:
-    """Labels of the first slice column whose slices partition all ``n`` rows (tiny strata merged)."""
-    columns: dict[str, list[np.ndarray]] = {}
-    for (column, _), mask in masks.items():
-        columns.setdefault(column, []).append(mask)
-    for group in columns.values():
-        if len(group) < 2:
-            continue
-        stacked = np.vstack(group)
-        if stacked.shape[1] != n or not np.all(stacked.sum(axis=0) == 1):
-            continue
-        labels = stacked.argmax(axis=0)
-        sizes = np.bincount(labels)
-        labels = np.where(sizes[labels] < _MIN_STRATUM, -1, labels)
-        if len(np.unique(labels)) > 1:
-            return labels
-    return None
+    return defined_value(metric, y, pred)
 
 
 def _margin(config: GateConfig, champion_value: float | None) -> float:
@@ -92,28 +82,16 @@ def _worse_amount(difference: float, greater_is_better: bool) -> float:
 
 
 def slice_resamples(config: GateConfig, n_tested: int) -> int:
-    """Resamples per slice bootstrap: at least ``4 m / alpha`` for ``m`` tested slices.
+    """Resamples per slice bootstrap: at least ``4 m / alpha`` for ``m`` tested slices (see
+    :func:`mlflow_steward.evaluation._metric_frame.slice_resamples`)."""
+    from mlflow_steward.evaluation._metric_frame import slice_resamples as engine_slice_resamples
 
-    A bootstrap p-value cannot go below ``2 / (B + 1)``, and Holm (or BH) needs the smallest
-    p-value below ``alpha / m``: with ``B = 500`` and 36 slices no slice could ever be significant.
-    ``B >= 4 m / alpha`` puts the floor at half that threshold.
-    """
-    return max(config.n_resamples, math.ceil(4 * max(n_tested, 1) / config.alpha))
+    return engine_slice_resamples(config.n_resamples, n_tested, config.alpha)
 
 
-def _paired(metric: str, y, new, old, config: GateConfig, strata=None, n_resamples: int | None = None):
-    from mlflow_steward.stats import paired_bootstrap
-
-    return paired_bootstrap(
-        metric,
-        y,
-        new,
-        old,
-        n_resamples=n_resamples or config.n_resamples,
-        confidence=config.confidence,
-        random_state=config.random_state,
-        strata=strata,
-    )
+def _engine_options(config: GateConfig) -> dict[str, Any]:
+    return {"slices": config.slices, "n_resamples": config.n_resamples, "confidence": config.confidence,
+            "random_state": config.random_state}
 
 
 def compare(
@@ -126,15 +104,16 @@ def compare(
     config: GateConfig,
 ) -> tuple[list[GateRow], list[Check]]:
     """Rows (overall first, then slices) and the overall and slice checks, challenger vs champion."""
-    from mlflow_steward.stats import StatsInputError, benjamini_hochberg, holm
+    from mlflow_steward.evaluation._metric_frame import STATUS_TOO_SMALL, STATUS_UNDEFINED, paired_metric_frame
 
     greater = bool(metric_def(metric).greater_is_better)
-    champion_value = point(metric, y, old)
-    challenger_value = point(metric, y, new)
-    try:
-        result = _paired(metric, y, new, old, config, strata=strata_from_masks(masks, len(y)))
-    except (StatsInputError, ValueError) as exc:
-        raise StewardGateError(f"the gate metric {metric!r} is undefined on the test set: {exc}") from exc
+    paired = paired_metric_frame(
+        metric, y, new, old, masks, strata=strata_from_masks(masks, len(y)), **_engine_options(config)
+    )
+    if paired.overall is None:
+        raise StewardGateError(f"the gate metric {metric!r} is undefined on the test set: {paired.undefined}")
+    result = paired.overall
+    champion_value, challenger_value = paired.value_b, paired.value_a
     diff = Estimate.of(result.difference)
     margin = _margin(config, champion_value)
     worst_end = diff.low if greater else diff.high
@@ -155,40 +134,27 @@ def compare(
     )
 
     rows: list[GateRow] = []
-    tested: list[int] = []
-    p_values: list[float] = []
-    n_slice_resamples = slice_resamples(
-        config, sum(int(m.sum()) >= config.min_slice_size for m in masks.values())
-    )
-    for (column, value), mask in masks.items():
-        n = int(mask.sum())
-        ys, a, b = y[mask], new[mask], old[mask]
-        champ, chall = point(metric, ys, b), point(metric, ys, a)
-        if n < config.min_slice_size:
-            rows.append(GateRow(column, value, n, chall, champ, verdict=TOO_SMALL))
+    tested = 0
+    n_slice_resamples = paired.slice_n_resamples
+    for record in paired.rows():
+        column, value, n = record["slice_column"], record["slice_value"], int(record["size"])
+        chall, champ = record["value_a"], record["value_b"]
+        if record["status"] in (STATUS_TOO_SMALL, STATUS_UNDEFINED):
+            rows.append(GateRow(column, value, n, chall, champ,
+                                verdict=TOO_SMALL if record["status"] == STATUS_TOO_SMALL else UNDEFINED))
             continue
-        try:
-            res = _paired(metric, ys, a, b, config, n_resamples=n_slice_resamples)
-        except (StatsInputError, ValueError):
-            rows.append(GateRow(column, value, n, chall, champ, verdict=UNDEFINED))
-            continue
-        tested.append(len(rows))
-        p_values.append(float(res.p_value))
-        rows.append(GateRow(column, value, n, chall, champ, Estimate.of(res.difference), float(res.p_value),
-                            margin=_margin(config, champ)))
-    if p_values:
-        adjust = holm if config.correction == "holm" else benjamini_hochberg
-        adjusted = np.asarray(adjust(np.asarray(p_values)), dtype=float)
-        for index, p_adj in zip(tested, adjusted):
-            row = rows[index]
-            worse_by = _worse_amount(row.difference.estimate, greater)  # type: ignore[union-attr]
-            if p_adj < config.alpha and worse_by > (row.margin or 0.0):
-                verdict = WORSE
-            elif p_adj < config.alpha and worse_by < 0:
-                verdict = BETTER
-            else:
-                verdict = OK
-            rows[index] = _replace_row(row, p_adjusted=float(p_adj), verdict=verdict)
+        tested += 1
+        difference = Estimate(record["difference"], record["ci_low"], record["ci_high"])
+        row_margin = _margin(config, champ)
+        worse_by = _worse_amount(difference.estimate, greater)
+        if record["significant"] and worse_by > row_margin:
+            verdict = WORSE
+        elif record["significant"] and worse_by < 0:
+            verdict = BETTER
+        else:
+            verdict = OK
+        rows.append(GateRow(column, value, n, chall, champ, difference, record["p_value"],
+                            p_adjusted=record["p_adjusted"], margin=row_margin, verdict=verdict))
     worse = [r for r in rows if r.verdict == WORSE]
     method = "Holm" if config.correction == "holm" else "Benjamini-Hochberg"
     if worse:
@@ -206,7 +172,7 @@ def compare(
         slice_check = Check(
             "slices", True,
             f"no slice of at least {config.min_slice_size} rows is significantly worse "
-            f"({method}, alpha {config.alpha:g}; {len(tested)} slices tested, "
+            f"({method}, alpha {config.alpha:g}; {tested} slices tested, "
             f"{n_slice_resamples:,} resamples each)",
         )
     return [overall_row, *rows], [overall_check, slice_check]
@@ -216,12 +182,6 @@ def _margin_text(config: GateConfig) -> str:
     if config.relative:
         return f"{config.margin:.2%} of the champion's value"
     return f"{config.margin:g} in metric units"
-
-
-def _replace_row(row: GateRow, **changes: Any) -> GateRow:
-    from dataclasses import replace
-
-    return replace(row, **changes)
 
 
 def first_candidate(
@@ -238,23 +198,20 @@ def first_candidate(
     ``predictions`` maps each metric name (the gate metric and every threshold metric) to the
     challenger's predictions suited to it (labels or probabilities).
     """
-    from mlflow_steward.stats import StatsInputError, bootstrap_interval
+    from mlflow_steward.evaluation._metric_frame import metric_frame
 
-    strata = strata_from_masks(masks, len(y))
+    measured = metric_frame(
+        [t.metric for t in thresholds], y, predictions, strata=strata_from_masks(masks, len(y)),
+        method="percentile", **_engine_options(config),
+    )
     results: list[ThresholdResult] = []
     for threshold in thresholds:
-        try:
-            interval = Estimate.of(
-                bootstrap_interval(
-                    threshold.metric, y, predictions[threshold.metric], method="percentile",
-                    n_resamples=config.n_resamples, confidence=config.confidence,
-                    random_state=config.random_state, strata=strata,
-                )
-            )
-        except (StatsInputError, ValueError) as exc:
+        if threshold.metric in measured.undefined:
             raise StewardGateError(
-                f"threshold metric {threshold.metric!r} is undefined on the test set: {exc}"
-            ) from exc
+                f"threshold metric {threshold.metric!r} is undefined on the test set: "
+                f"{measured.undefined[threshold.metric]}"
+            )
+        interval = Estimate.of(measured.overall[threshold.metric])
         bound = interval.low if threshold.needs_high else interval.high
         results.append(ThresholdResult(str(threshold), threshold.metric, interval, bound, threshold.holds(bound)))
     failed = [r for r in results if not r.passed]

@@ -29,6 +29,7 @@ MSG_METRIC_TYPE = (
 MSG_BAD_CONFIDENCE = "confidence must be a number strictly between 0 and 1, got {value!r}"
 MSG_BAD_N_RESAMPLES = "n_resamples must be an integer >= {minimum}, got {value!r}"
 MSG_BAD_METHOD = "method must be one of {valid}, got {value!r}"
+MSG_BAD_ALTERNATIVE = "alternative must be one of {valid}, got {value!r}"
 MSG_BAD_N_JOBS = "n_jobs must be None or a positive integer, got {value!r}"
 MSG_BAD_RANDOM_STATE = (
     "random_state must be None, an int >= 0, a numpy SeedSequence or Generator, got {value!r}"

@@ -44,8 +44,9 @@ class Interval:
 class PairedResult:
     """Paired comparison of two models on the same rows.
 
-    ``difference`` is the interval of ``metric(a) - metric(b)``; ``p_value`` is two-sided for
-    H0: no difference. ``estimate_a`` / ``estimate_b`` are the two metrics on the full data.
+    ``difference`` is the interval of ``metric(a) - metric(b)``; ``p_value`` is for H0: no
+    difference, against ``alternative`` (``"two-sided"``, or ``"greater"``/``"less"``: metric(a)
+    above/below metric(b)). ``estimate_a`` / ``estimate_b`` are the two metrics on the full data.
     """
 
     difference: Interval
@@ -53,6 +54,7 @@ class PairedResult:
     estimate_a: float = math.nan
     estimate_b: float = math.nan
     n_resamples: int = 0
+    alternative: str = "two-sided"
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict (for JSON)."""
@@ -62,4 +64,5 @@ class PairedResult:
             "estimate_a": self.estimate_a,
             "estimate_b": self.estimate_b,
             "n_resamples": self.n_resamples,
+            "alternative": self.alternative,
         }

@@ -12,6 +12,7 @@ from ._bootstrap import (
 )
 from ._interval import Interval, PairedResult
 from ._validation import (
+    check_alternative,
     check_confidence,
     check_method,
     check_n_jobs,
@@ -32,8 +33,9 @@ def paired_bootstrap(
     strata: object = None,
     method: str = "percentile",
     n_jobs: int | None = None,
+    alternative: str = "two-sided",
 ) -> PairedResult:
-    """Interval and two-sided p-value for ``metric(y_true, pred_a) - metric(y_true, pred_b)``.
+    """Interval and p-value for ``metric(y_true, pred_a) - metric(y_true, pred_b)``.
 
     Both models are evaluated on the *same* resampled rows, so the row-to-row variation they
     share cancels. The p-value of H0 "no difference" inverts the interval of the same
@@ -48,8 +50,13 @@ def paired_bootstrap(
     Valid because under H0 the estimate is centred on 0 and the bootstrap distribution around it
     has (asymptotically) the estimate's spread, so ``P*(d* <= 0)`` is uniform; tests check the
     rejection rate under H0 by simulation.
+
+    ``alternative``: ``"two-sided"`` (default), or one-sided ``"greater"`` (H1: metric(a) >
+    metric(b)) / ``"less"``, the same inversion of the one-sided interval (see ``_bca``). The
+    interval stays two-sided.
     """
     method = check_method(method)
+    alternative = check_alternative(alternative)
     n_resamples = check_n_resamples(n_resamples)
     confidence = check_confidence(confidence)
     n_jobs = check_n_jobs(n_jobs)
@@ -75,10 +82,10 @@ def paired_bootstrap(
         # the same seed gives a callable's grouped jackknife the same groups for both models
         jack = jackknife(ka, jackknife_seed) - jackknife(kb, jackknife_seed)
         levels = bca_levels(diff_b, diff, jack, confidence)
-        p_value = p_value_bca(diff_b, diff, jack)
+        p_value = p_value_bca(diff_b, diff, jack, alternative)
     else:
         levels = percentile_levels(confidence)
-        p_value = p_value_percentile(diff_b)
+        p_value = p_value_percentile(diff_b, alternative)
     low, high = endpoints(diff_b, levels)
     return PairedResult(
         difference=Interval(diff, low, high, confidence, method),
@@ -86,4 +93,5 @@ def paired_bootstrap(
         estimate_a=est_a,
         estimate_b=est_b,
         n_resamples=n_resamples,
+        alternative=alternative,
     )

@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from ._errors import (
+    MSG_BAD_ALTERNATIVE,
     MSG_BAD_CONFIDENCE,
     MSG_BAD_METHOD,
     MSG_BAD_N_JOBS,
@@ -30,6 +31,7 @@ MIN_ROWS = 2
 MIN_RESAMPLES = 10
 """Fewest bootstrap resamples accepted (use thousands in practice)."""
 METHODS = ("percentile", "bca")
+ALTERNATIVES = ("two-sided", "greater", "less")
 
 
 def check_confidence(confidence: object) -> float:
@@ -57,6 +59,12 @@ def check_method(method: object) -> str:
     if key not in METHODS:
         raise StatsInputError(MSG_BAD_METHOD.format(valid=list(METHODS), value=method))
     return key
+
+
+def check_alternative(alternative: object) -> str:
+    if alternative not in ALTERNATIVES:
+        raise StatsInputError(MSG_BAD_ALTERNATIVE.format(valid=list(ALTERNATIVES), value=alternative))
+    return str(alternative)
 
 
 def check_n_jobs(n_jobs: object) -> int:

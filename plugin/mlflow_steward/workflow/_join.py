@@ -11,12 +11,8 @@ from typing import Any, Callable
 
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.steps import feature_frame, load_step_inputs, pipeline_factory
 from mlflow_steward.workflow._config import PipelineConfig
-from mlflow_steward.workflow._steps import (
-    _features,
-    _pipeline_factory,
-    load_step_inputs,
-)
 
 Echo = Callable[[str], None]
 
@@ -97,9 +93,9 @@ def join_tune_step(config: PipelineConfig, parent_run_id: str | None, *, echo: E
     spec = inputs_.spec
     echo(f"[tune] joining study {study_name} of run {parent_run_id} with {config.workers or 1} workers")
     report = tuning.join_study(
-        _features(spec, inputs_.train),
+        feature_frame(spec, inputs_.train),
         inputs_.train[spec.target],
-        make_pipeline=_pipeline_factory(spec, inputs_.cleaning),
+        make_pipeline=pipeline_factory(spec, inputs_.cleaning),
         storage=storage,
         study_name=study_name,
         parent_run_id=parent_run_id,

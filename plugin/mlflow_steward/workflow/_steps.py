@@ -1,6 +1,6 @@
 """The pipeline's steps: clean, tune, train (fit + evaluate + log + register) and promote.
 
-Each step is one MLflow run (see :mod:`._reuse`); steps pass results as run ids and artifact URIs.
+Each step is one MLflow run (see :mod:`mlflow_steward.steps`); steps pass results as run ids and artifact URIs.
 The logic of each capability lives in its own sub-package; this module only wires them together.
 """
 
@@ -10,21 +10,28 @@ import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-import pandas as pd
-
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.steps import (
+    CLEANING_CONFIG_ARTIFACT,
+    StepInputs,
+    StepOutcome,
+    dataset_tags,
+    feature_frame,
+    load_step_inputs,
+    make_cleaning,
+    pipeline_factory,
+    register_run_model,
+    run_step,
+    step_key,
+)
 from mlflow_steward.workflow._config import PipelineConfig
-from mlflow_steward.workflow._reuse import StepOutcome, run_step, step_key
 
 Echo = Callable[[str], None]
 
-SPEC_ARTIFACT = names.ARTIFACT_DATASET_SPEC  # written by data.log_dataset_inputs
-CLEANING_CONFIG_ARTIFACT = "cleaning/config.json"
 BEST_TRIAL_ARTIFACT = "tuning/best.json"
 TAG_MODEL_VERSION = "steward.model_version"
 TAG_MODEL_URI = names.TAG_MODEL_URI
@@ -33,16 +40,6 @@ ERR_SPEC_REQUIRED = (
     "a dataset spec is required for data {path!r}: pass --target and --task (the demo dataset "
     "is the only one with a built-in spec)"
 )
-
-
-@dataclass(frozen=True)
-class StepInputs:
-    """What a data (clean) run hands to the next steps."""
-
-    spec: Any
-    cleaning: Any
-    train: pd.DataFrame
-    test: pd.DataFrame
 
 
 def resolve_inputs(config: PipelineConfig) -> tuple[Path, Any, Any]:
@@ -69,59 +66,25 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def make_model_pipeline(numeric, categorical, cleaning_config, time_column, estimator):
-    """Cleaning + estimator, unfitted (module-level so it pickles for tuning workers)."""
-    from mlflow_steward.cleaning import build_cleaning_pipeline, build_model_pipeline
-
-    cleaning = build_cleaning_pipeline(
-        list(numeric), list(categorical), cleaning_config, time_column=time_column
-    )
-    return build_model_pipeline(cleaning, estimator)
-
-
-def make_cleaning(spec, cleaning_config):
-    """The unfitted cleaning pipeline for ``spec``."""
-    from mlflow_steward.cleaning import build_cleaning_pipeline
-
-    return build_cleaning_pipeline(
-        list(spec.numeric), list(spec.categorical), cleaning_config, time_column=spec.time_column
-    )
-
-
-def dataset_tags(data_run_id: str) -> dict[str, str]:
-    """The ``steward.*`` dataset tags a clean run recorded (digest, version, test-set URI...)."""
-    import mlflow
-
-    tags = mlflow.MlflowClient().get_run(data_run_id).data.tags
-    return {k: v for k, v in tags.items() if k.startswith(names.TAG_PREFIX) and k not in _STEP_TAGS}
-
-
-_STEP_TAGS = (names.TAG_STEP, names.TAG_STEP_KEY, names.TAG_CODE_VERSION)
-
-
-def _pipeline_factory(spec, cleaning_config):
-    return partial(
-        make_model_pipeline,
-        tuple(spec.numeric),
-        tuple(spec.categorical),
-        cleaning_config,
-        spec.time_column,
-    )
-
-
-def _features(spec, frame: pd.DataFrame) -> pd.DataFrame:
-    columns = list(spec.feature_columns())
-    if spec.time_column:
-        columns.append(spec.time_column)
-    return frame[columns]
-
-
 # --- clean -----------------------------------------------------------------------------------
-def clean_step(config: PipelineConfig, *, echo: Echo = print) -> StepOutcome:
-    """Load and validate the data, drop duplicates, split, log the split and the cleaning report."""
-    path, spec, cleaning_config = resolve_inputs(config)
+def load_checked(config: PipelineConfig) -> Any:
+    """The job's dataset, loaded and validated before any run starts (bad data raises
+    StewardInputError and nothing is written)."""
+    from mlflow_steward import data
+
+    path, spec, _ = resolve_inputs(config)
     if not path.exists():
         raise StewardInputError(f"data file {str(path)!r} does not exist")
+    return data.load_dataset(path, spec)
+
+
+def clean_step(config: PipelineConfig, *, echo: Echo = print, loaded: Any = None) -> StepOutcome:
+    """Load and validate the data, drop duplicates, split, log the split and the cleaning report.
+
+    ``loaded`` is the job's :func:`load_checked` dataset when the caller validated it already.
+    """
+    path, spec, cleaning_config = resolve_inputs(config)
+    loaded = loaded if loaded is not None else load_checked(config)
     params = {
         "data": str(path),
         "test_size": config.test_size,
@@ -131,20 +94,19 @@ def clean_step(config: PipelineConfig, *, echo: Echo = print) -> StepOutcome:
     }
 
     def body(run_id: str) -> None:
-        _run_clean(path, spec, cleaning_config, config, echo)
+        _run_clean(path, loaded, cleaning_config, config, echo)
 
     return run_step(
         "clean", params, {"data_sha256": file_sha256(path)}, body, reuse=config.reuse, echo=echo
     )
 
 
-def _run_clean(path: Path, spec, cleaning_config, config: PipelineConfig, echo: Echo) -> None:
+def _run_clean(path: Path, loaded, cleaning_config, config: PipelineConfig, echo: Echo) -> None:
     import mlflow
 
     from mlflow_steward import data
     from mlflow_steward.cleaning import cleaning_report
 
-    loaded = data.load_dataset(path, spec)
     spec = loaded.spec
     train, test = data.split_train_test(
         loaded.frame, spec, test_size=config.test_size, random_state=config.random_state
@@ -161,9 +123,10 @@ def _run_clean(path: Path, spec, cleaning_config, config: PipelineConfig, echo: 
     data.log_dataset_inputs(train, test, spec, source=str(path))
     mlflow.log_dict(cleaning_config.to_dict(), CLEANING_CONFIG_ARTIFACT)
 
-    fitted = make_cleaning(spec, cleaning_config).fit(_features(spec, train), train[spec.target])
+    fitted = make_cleaning(spec, cleaning_config).fit(feature_frame(spec, train), train[spec.target])
     report = cleaning_report(
-        _features(spec, train), fitted, duplicates_dropped=loaded.duplicates_dropped
+        feature_frame(spec, train), fitted, duplicates_dropped=loaded.duplicates_dropped,
+        coerced_to_missing=loaded.coerced,
     )
     mlflow.log_text(report.to_json(), names.ARTIFACT_CLEANING_REPORT)
     mlflow.log_metrics(report.metrics())
@@ -172,23 +135,6 @@ def _run_clean(path: Path, spec, cleaning_config, config: PipelineConfig, echo: 
     # the tracking server.
     run = mlflow.active_run()
     mlflow.set_tag(names.TAG_TEST_DATA_URI, f"runs:/{run.info.run_id}/{names.ARTIFACT_TEST_DATA}")
-
-
-def load_step_inputs(data_run_id: str) -> StepInputs:
-    """Read the spec, cleaning config and the fixed train/test split from a clean run."""
-    import mlflow
-
-    from mlflow_steward.cleaning import CleaningConfig
-    from mlflow_steward.data import DatasetSpec
-
-    def fetch(artifact: str) -> str:
-        return mlflow.artifacts.download_artifacts(run_id=data_run_id, artifact_path=artifact)
-
-    spec = DatasetSpec.from_json(Path(fetch(SPEC_ARTIFACT)).read_text())
-    cleaning = CleaningConfig.from_dict(json.loads(Path(fetch(CLEANING_CONFIG_ARTIFACT)).read_text()))
-    train = pd.read_parquet(fetch(names.ARTIFACT_TRAIN_DATA))
-    test = pd.read_parquet(fetch(names.ARTIFACT_TEST_DATA))
-    return StepInputs(spec=spec, cleaning=cleaning, train=train, test=test)
 
 
 # --- tune ------------------------------------------------------------------------------------
@@ -219,10 +165,10 @@ def tune_step(config: PipelineConfig, data_run_id: str, *, echo: Echo = print) -
             echo(f"[tune] {config.workers} workers on study {study_name}; more machines join with: "
                  f"steward tune --parent-run {run_id} --storage URL --workers N")
         result = tuning.tune(
-            _features(spec, inputs_.train),
+            feature_frame(spec, inputs_.train),
             inputs_.train[spec.target],
             task=spec.task,
-            make_pipeline=_pipeline_factory(spec, inputs_.cleaning),
+            make_pipeline=pipeline_factory(spec, inputs_.cleaning),
             families=config.families,
             strategy=config.strategy,
             n_trials=config.n_trials,
@@ -303,8 +249,8 @@ def _run_train(
     estimator = tuning.get_family(spec.task, best["family"]).estimator(
         best["params"], config.random_state
     )
-    pipeline = _pipeline_factory(spec, inputs.cleaning)(estimator)
-    X_train = _features(spec, inputs.train)
+    pipeline = pipeline_factory(spec, inputs.cleaning)(estimator)
+    X_train = feature_frame(spec, inputs.train)
     pipeline.fit(X_train, inputs.train[spec.target])
     mlflow.set_tags(
         {
@@ -326,23 +272,16 @@ def _run_train(
 
     metrics = evaluate_on_test(packaged.model_uri, inputs, config.evaluation)
     if config.register:
-        from mlflow_steward import registry
-
-        recorded = dataset_tags(data_run_id)
-        version = registry.register_candidate(
+        register_run_model(
             config.model_name,
-            packaged.model_uri,
             run_id=run_id,
-            spec_json=spec.to_json(),
-            test_data_uri=recorded[names.TAG_TEST_DATA_URI],
-            dataset_digest=recorded.get(names.TAG_DATASET_DIGEST, ""),
-            dataset_version=recorded.get(names.TAG_DATASET_VERSION, ""),
+            model_uri=packaged.model_uri,
+            data_run_id=data_run_id,
+            spec=spec,
             metrics=metrics,
-            code_version=mlflow.active_run().data.tags.get(names.TAG_CODE_VERSION, ""),
-            task=spec.task,
+            step="train",
+            echo=echo,
         )
-        mlflow.set_tag(TAG_MODEL_VERSION, str(version.version))
-        echo(f"[train] registered {config.model_name} version {version.version} (alias staging)")
 
 
 def evaluate_on_test(model_uri: str, inputs: StepInputs, evaluation: dict[str, Any]) -> dict[str, float]:

@@ -6,7 +6,7 @@ import mlflow
 import pytest
 
 from mlflow_steward import names
-from mlflow_steward.workflow import code_version, run_step, step_key
+from mlflow_steward.steps import code_version, run_step, step_key
 
 
 def _body(calls: list[str]):
@@ -56,7 +56,7 @@ def test_reuse_can_be_switched_off(mlflow_store):
 
 
 def test_step_key_changes_with_code_version(monkeypatch):
-    from mlflow_steward.workflow import _reuse
+    from mlflow_steward.steps import _reuse
 
     key = step_key("clean", {}, {})
     monkeypatch.setattr(_reuse, "code_version", lambda: "0.0.0+other")
