@@ -56,6 +56,11 @@ def test_drifted_batch_exits_3_and_names_the_column(registered_house, tmp_path):
     assert run.data.tags[names.TAG_DRIFT] == "drift"
     assert run.data.tags[names.TAG_DRIFT_COLUMNS].startswith("median_income")
     assert run.data.metrics[names.drift_metric("median_income", "mean_shift") + names.DRIFT_ALARM_SUFFIX] == 1.0
+    from mlflow_steward.app._monitor_source import window_from_run  # the steward pages read these runs
+
+    window = window_from_run(run)
+    assert window.state == "drift" and window.version == "1"
+    assert window.drift[("median_income", "mean_shift")].alarm and not window.drift[("latitude", "mean_shift")].alarm
     png = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path=names.ARTIFACT_DRIFT_PLOT,
                                                    dst_path=str(tmp_path)))  # fmt: skip
     assert png.read_bytes()[:4] == b"\x89PNG"
