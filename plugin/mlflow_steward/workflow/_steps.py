@@ -263,7 +263,7 @@ def _run_train(
     mlflow.log_params({f"model.{k}": v for k, v in best["params"].items()})
     from mlflow_steward import monitoring
 
-    profile = monitoring.fit_reference_profile(pipeline, X_train, _features(spec, inputs.test))
+    profile = monitoring.fit_reference_profile(pipeline, X_train, feature_frame(spec, inputs.test))
     monitoring.log_reference_profile(profile)
     packaged = log_pipeline_model(pipeline, input_example=X_train.head(5), reference_profile=profile.to_dict())
     mlflow.set_tag(TAG_MODEL_URI, packaged.model_uri)
