@@ -35,6 +35,7 @@ BAD_ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
     "status": ([" "], ["NAME"]),
     "capture export": (["--path", "missing.db", "--output", "window.csv"], ["missing.db"]),
     "capture label": (["--path", "missing.db", "--labels", "labels.csv"], ["labels.csv"]),
+    "drift": (["m", "--data", "x.csv", "--config", '{"levle": 0.1}'], ["'levle'", "did you mean 'level'"]),
 }
 
 

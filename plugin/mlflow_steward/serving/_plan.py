@@ -324,5 +324,7 @@ def load_predictor(pipeline: Any, input_columns: tuple[str, ...] | None, config:
         logger.info(status.describe())
         return predictor, status
     # a model that could be several times faster is not: say so where `mlflow models serve` shows it
-    logger.warning(status.describe())
+    # (a bare estimator has no cleaning to compile: nothing is lost, so that is only INFO)
+    has_cleaning = type(pipeline).__name__ == "Pipeline" and len(getattr(pipeline, "steps", ())) > 1
+    logger.log(logging.WARNING if has_cleaning else logging.INFO, status.describe())
     return pipeline, status
