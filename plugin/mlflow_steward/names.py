@@ -201,3 +201,29 @@ MODEL_MANIFEST_FILE = "steward.json"  # inside a logged model: serialisation, tr
 PARAM_FAMILY = "family"  # on a trial child run: its model family (also the Optuna parameter choosing it)
 PARAM_TRIAL_NUMBER = "trial_number"  # on a trial child run: the Optuna trial number
 PARAM_MEMBER_PREFIX = "member."  # on an ensemble run: ``member.<name>.run_id`` / ``member.<name>.family``
+# --- serving fast path (added by the serving fast path) --------------------------------------
+ENV_FAST_PATH = "STEWARD_FAST_PATH"  # "0"/"false"/"off": predict with the pipeline, not the compiled plan
+MODEL_CONFIG_FAST_PATH = "fast_path"  # model_config key, same as the env var (the env var wins)
+MODEL_METADATA_FAST_PATH = "steward_fast_path"  # MLmodel metadata: {"enabled": bool, "reason": str}
+
+
+# --- monitoring (added by the monitoring capability) -----------------------------------------
+ARTIFACT_REFERENCE_PROFILE = "monitoring/reference_profile.json"  # on a train run: the model's reference profile
+MODEL_ARTIFACT_REFERENCE_PROFILE = "reference_profile"  # pyfunc artifact key (the file travels inside the model)
+REFERENCE_PROFILE_FILE = "reference_profile.json"  # its file name in the model's ``artifacts/``
+MONITORING_EXPERIMENT_PREFIX = "steward-monitoring/"  # drift runs go to ``steward-monitoring/<model name>``
+STEP_DRIFT = "monitor"  # value of TAG_STEP on a drift run (a monitor window, as the app's pages read them)
+TAG_DRIFT = "steward.drift"  # on a drift run: drift | healthy
+TAG_MONITOR_STATE = "steward.monitor_state"  # on a monitor run: healthy | drift (| performance, issue 14)
+TAG_WINDOW_START = "steward.window_start"  # on a monitor run: the window's first and last time (ISO 8601, UTC)
+TAG_WINDOW_END = "steward.window_end"
+DRIFT_ALARM_SUFFIX = "_alarm"  # ``drift/<column>/<check>_alarm`` = 1 when that check alarmed, else 0
+TAG_DRIFT_COLUMNS = "steward.drift_columns"  # on a drift run: the alarming columns, comma-separated
+ARTIFACT_DRIFT_PLOT = "monitoring/drift.png"  # training vs window histograms of the alarming columns
+ARTIFACT_DRIFT_TABLE = "monitoring/drift.csv"  # one row per column and check
+DRIFT_METRIC_PREFIX = "drift/"
+
+
+def drift_metric(column: str, check: str) -> str:
+    """``drift/<column>/<check>``: the score of one check of one column (plus ``_ci_low``/``_ci_high``)."""
+    return f"{DRIFT_METRIC_PREFIX}{metric_key_part(column)}/{check}"

@@ -19,7 +19,11 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_registry", "rollback"),
     ("_registry", "status"),
     ("_capture", "capture"),
+<<<<<<< HEAD
     ("_score", "score"),
+=======
+    ("_drift", "drift"),
+>>>>>>> main
 )
 
 

@@ -127,6 +127,7 @@ class CaptureQueue:
         self._cond = threading.Condition()
         self._items: deque[PendingCapture] = deque()
         self._in_flight = 0  # rows taken by the writer, not yet counted as captured or failed
+        self._in_flight_requests = 0  # ... and the requests they belong to
         self._closing = False
         self._close_deadline = float("inf")
         self._closed = False
@@ -181,7 +182,7 @@ class CaptureQueue:
                 item = self._items.popleft()
                 batch.append(item)
                 rows += item.n_rows
-            self._in_flight = rows
+            self._in_flight, self._in_flight_requests = rows, len(batch)
             return batch
 
     def _run(self) -> None:
@@ -246,6 +247,7 @@ class CaptureQueue:
                 stats.failed_requests += len(items)
             stats.pending_rows -= rows
             self._in_flight = max(0, self._in_flight - rows)
+            self._in_flight_requests = max(0, self._in_flight_requests - len(items))
             self._cond.notify_all()
 
     # -- flushing and shutdown -------------------------------------------------------------------
@@ -279,7 +281,7 @@ class CaptureQueue:
             if stats.pending_rows > 0:  # the sink never took them before the deadline
                 left = list(self._items)
                 stats.failed_rows += stats.pending_rows
-                stats.failed_requests += len(left) + (1 if self._in_flight else 0)
+                stats.failed_requests += len(left) + self._in_flight_requests
                 logger.error(
                     GAVE_UP.format(sink=self.sink.name, rows=stats.pending_rows, seconds=timeout, error="exiting")
                 )

@@ -73,6 +73,7 @@ DEFAULT_MODEL_CONFIG: dict[str, str] = {
     names.MODEL_CONFIG_CAPTURE_PATH: "",
     names.MODEL_CONFIG_MODEL_NAME: "",
     names.MODEL_CONFIG_MODEL_VERSION: "",
+    names.MODEL_CONFIG_FAST_PATH: "",  # "0" turns the fast path off (serving._plan)
 }
 
 PIPELINE_FILES = {"skops": "pipeline.skops", "cloudpickle": "pipeline.pkl"}
@@ -322,15 +323,19 @@ def log_pipeline_model(
     metadata: dict[str, Any] | None = None,
     extra_pip_requirements: list[str] | None = None,
     model_config: dict[str, Any] | None = None,
+    reference_profile: dict[str, Any] | None = None,
 ) -> PackagedModel:
     """Log a fitted sklearn pipeline (or ensemble) to the active run as a :class:`StewardModel` pyfunc.
 
     The signature is inferred from ``input_example`` and the model's predictions on it;
     ``model_config`` may set ``capture_path`` (see :mod:`mlflow_steward.serving`).
+    ``reference_profile`` (a JSON-ready dict, built by ``monitoring``) travels inside the model as
+    the artifact ``artifacts/reference_profile.json``; serving only writes it, never reads it.
     """
     import mlflow
     import pandas as pd
 
+    from mlflow_steward.serving._plan import fast_path_status
     from mlflow_steward.serving._validation import FeatureSchema
 
     example = input_example if isinstance(input_example, pd.DataFrame) else pd.DataFrame(input_example)
@@ -348,6 +353,7 @@ def log_pipeline_model(
         "features": FeatureSchema.from_frame(example).to_dict(),
         "code_package": code_package,
         "package_version": __version__,
+        "fast_path": fast_path_status(model, tuple(str(c) for c in example.columns)).to_dict(),
     }
     requirements = model_requirements(serialization, extra_pip_requirements)
     with tempfile.TemporaryDirectory(prefix="steward-model-") as tmp:
@@ -355,21 +361,27 @@ def log_pipeline_model(
         pipeline_path = _save_pipeline(model, tmp_path, serialization, code_package)
         manifest_path = tmp_path / MANIFEST_FILE
         manifest_path.write_text(json.dumps(manifest, indent=1))
+        artifacts = {
+            names.MODEL_ARTIFACT_PIPELINE: str(pipeline_path),
+            names.MODEL_ARTIFACT_MANIFEST: str(manifest_path),
+        }
+        if reference_profile is not None:
+            profile_path = tmp_path / names.REFERENCE_PROFILE_FILE
+            profile_path.write_text(json.dumps(reference_profile, allow_nan=False))
+            artifacts[names.MODEL_ARTIFACT_REFERENCE_PROFILE] = str(profile_path)
         suppressed = copied_pyfunc.CAPTURE_SUPPRESSED.set(True)  # the copy's flag: its class is logged
         try:
             info = mlflow.pyfunc.log_model(
                 name=name,
                 python_model=copied_pyfunc.StewardModel(),
-                artifacts={
-                    names.MODEL_ARTIFACT_PIPELINE: str(pipeline_path),
-                    names.MODEL_ARTIFACT_MANIFEST: str(manifest_path),
-                },
+                artifacts=artifacts,
                 code_paths=[str(code_dir)],
                 signature=signature,
                 input_example=example,
                 pip_requirements=requirements,
                 registered_model_name=registered_model_name,
-                metadata={**(metadata or {}), names.MODEL_METADATA_FEATURES: manifest["features"]},
+                metadata={**(metadata or {}), names.MODEL_METADATA_FEATURES: manifest["features"],
+                          names.MODEL_METADATA_FAST_PATH: manifest["fast_path"]},
                 model_config={**DEFAULT_MODEL_CONFIG, **(model_config or {})},
             )
         finally:

@@ -58,6 +58,7 @@ from mlflow_steward.serving._capture_queue import DEFAULT_MAX_ROWS, CaptureQueue
 from mlflow_steward.serving._compat import ModelFailed, RequestRefused
 from mlflow_steward.serving._sinks import open_sink
 from mlflow_steward.serving._validation import FeatureSchema, quote, validate_frame
+from mlflow_steward.serving._plan import load_predictor
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,8 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         self.manifest: dict[str, Any] = {}
         self.request_timeout_s: float | None = None
         self._flush_at_shutdown = False  # the scoring server's shutdown handler is registered
+        self.predictor: Any = None  # the fast path (serving._plan.FastPlan) or the pipeline itself
+        self.fast_path: Any = None  # serving._plan.FastPathStatus: on/off and why
 
     def __getstate__(self) -> dict[str, Any]:  # stateless when pickled: the fitted pipeline is an artifact
         return {}
@@ -238,6 +241,7 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         self.schema = FeatureSchema.from_dict(self.manifest["features"])
         self.pipeline = load_pipeline(context.artifacts[names.MODEL_ARTIFACT_PIPELINE], self.manifest)
         config = dict(context.model_config or {})
+        self.predictor, self.fast_path = load_predictor(self.pipeline, self.schema.columns, config)
         uri = _capture_path(config)
         if uri and not CAPTURE_SUPPRESSED.get():
             model_dir = _model_dir(manifest_path)
@@ -271,7 +275,7 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         frame = self._frame(model_input)
         request_id = _request_id(params) if self.capture is not None or params else None
         try:
-            predictions = self.pipeline.predict(frame)
+            predictions = self._predictor.predict(frame)
         except (ValueError, TypeError) as exc:  # scikit-learn and our cleaning refuse bad input so
             raise RequestRefused(PREDICT_FAILED.format(error=_short(exc))) from None
         except Exception as exc:
@@ -292,8 +296,8 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
                 status = STATUS_TIMED_OUT  # the scoring server has already answered 504
             probabilities = classes = None
             if self.manifest.get("task") == "classification" and hasattr(self.pipeline, "predict_proba"):
-                pipeline = self.pipeline
-                probabilities, classes = (lambda: pipeline.predict_proba(frame)), self.classes_
+                predictor = self._predictor  # the fast path when on (the same probabilities)
+                probabilities, classes = (lambda: predictor.predict_proba(frame)), self.classes_
             self.capture.submit(
                 PendingCapture(
                     frame=frame, predictions=predictions, request_id=request_id, identity=self.identity,
@@ -308,7 +312,11 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         if self.pipeline is not None and not hasattr(self.pipeline, "predict_proba"):
             raise RequestRefused(NO_PROBA.format(estimator=type(self.pipeline).__name__))
         frame = self._frame(model_input)
-        return self.pipeline.predict_proba(frame)
+        return self._predictor.predict_proba(frame)
+
+    @property
+    def _predictor(self) -> Any:
+        return self.pipeline if self.predictor is None else self.predictor
 
     @property
     def classes_(self) -> np.ndarray:

@@ -252,7 +252,11 @@ def _run_train(
         }
     )
     mlflow.log_params({f"{names.PARAM_MODEL_PREFIX}{k}": v for k, v in best["params"].items()})
-    packaged = log_pipeline_model(pipeline, input_example=X_train.head(5))
+    from mlflow_steward import monitoring
+
+    profile = monitoring.fit_reference_profile(pipeline, X_train, feature_frame(spec, inputs.test))
+    monitoring.log_reference_profile(profile)
+    packaged = log_pipeline_model(pipeline, input_example=X_train.head(5), reference_profile=profile.to_dict())
     mlflow.set_tag(TAG_MODEL_URI, packaged.model_uri)
     echo(f"[train] fitted {best['family']} on {len(X_train):,} rows; logged {packaged.model_uri}"
          f" ({packaged.serialization})")
