@@ -35,11 +35,8 @@ BAD_ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
     "status": ([" "], ["NAME"]),
     "capture export": (["--path", "missing.db", "--output", "window.csv"], ["missing.db"]),
     "capture label": (["--path", "missing.db", "--labels", "labels.csv"], ["labels.csv"]),
-<<<<<<< HEAD
-    "score": (["models:/m/1", "--input", "missing.parquet", "--output", "out"], ["missing.parquet", "does not exist"]),
-=======
     "drift": (["m", "--data", "x.csv", "--config", '{"levle": 0.1}'], ["'levle'", "did you mean 'level'"]),
->>>>>>> main
+    "score": (["models:/m/1", "--input", "missing.parquet", "--output", "out"], ["missing.parquet", "does not exist"]),
 }
 
 

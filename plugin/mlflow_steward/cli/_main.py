@@ -19,11 +19,8 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_registry", "rollback"),
     ("_registry", "status"),
     ("_capture", "capture"),
-<<<<<<< HEAD
-    ("_score", "score"),
-=======
     ("_drift", "drift"),
->>>>>>> main
+    ("_score", "score"),
 )
 
 
