@@ -41,6 +41,7 @@ def _fit_and_register(frame: pd.DataFrame, *, target: str, task: str, name: str,
 
     from mlflow_steward.cleaning import CleaningConfig, build_cleaning_pipeline, build_model_pipeline
     from mlflow_steward.data import DatasetSpec, split_train_test
+    from mlflow_steward.monitoring import fit_reference_profile
     from mlflow_steward.serving import log_pipeline_model
 
     spec = DatasetSpec(target=target, task=task).resolve(frame)
@@ -49,8 +50,10 @@ def _fit_and_register(frame: pd.DataFrame, *, target: str, task: str, name: str,
     cleaning = build_cleaning_pipeline(list(spec.numeric), list(spec.categorical),
                                        CleaningConfig(missing_markers=markers))  # fmt: skip
     model = build_model_pipeline(cleaning, estimator).fit(train[features], train[target])
+    profile = fit_reference_profile(model, train[features], test[features])  # as the train step does
     with mlflow.start_run():
-        packaged = log_pipeline_model(model, input_example=train[features].head(5), registered_model_name=name)
+        packaged = log_pipeline_model(model, input_example=train[features].head(5), registered_model_name=name,
+                                      reference_profile=profile.to_dict())  # fmt: skip
     client = mlflow.MlflowClient()
     version = str(max(int(v.version) for v in client.search_model_versions(f"name = '{name}'")))
     client.set_registered_model_alias(name, "production", version)

@@ -76,7 +76,7 @@ def test_a_bad_value_late_in_the_input_names_column_and_input_row_and_writes_not
     frame.to_csv(path, index=False)
     with pytest.raises(StewardInputError) as info:
         score_table(housing.uri, path, tmp_path / "out", chunk_rows=1000)  # chunks 0-2 are written first
-    expected = v.NOT_NUMBER.format(column="total_rooms", value="abc", type="str", row=3100)
+    expected = v.NOT_NUMBER.format(column="total_rooms", value=v.quote("abc"), type="str", row=3100)
     assert str(info.value) == pandas_engine.REFUSED.format(message=expected, path=path)
     assert not (tmp_path / "out").exists() and _staging_left(tmp_path) == []
 

@@ -68,9 +68,9 @@ def _text_with_a_word(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (_text_with_a_word, v.NOT_NUMBER.format(column="total_rooms", value="abc", type="str", row="{row}")),
+        (_text_with_a_word, v.NOT_NUMBER.format(column="total_rooms", value=v.quote("abc"), type="str", row="{row}")),
         (lambda f: f.assign(ocean_proximity=7.5),  # a number column where the model expects text
-         v.NOT_TEXT.format(column="ocean_proximity", value=7.5, type="float", row="{row}")),
+         v.NOT_TEXT.format(column="ocean_proximity", value=v.quote(7.5), type="float", row="{row}")),
     ],
     ids=["word-in-numeric", "number-in-categorical"],
 )
@@ -97,7 +97,7 @@ def test_the_cli_on_spark_prints_one_line_and_exits_2(spark, housing, tmp_path):
                                      "--engine", "spark"])  # fmt: skip
     assert done.exit_code == 2, done.output
     lines = [line for line in done.output.splitlines() if line.strip()]
-    assert lines == [f"steward: error: {v.NOT_NUMBER.format(column='households', value='many', type='str', row=10)} "
+    assert lines == [f"steward: error: {v.NOT_NUMBER.format(column='households', value=v.quote('many'), type='str', row=10)} "
                      f"(input {path}; on Spark a row is counted within its batch of at most 10,000 rows)"]  # fmt: skip
 
 
@@ -118,7 +118,7 @@ def test_the_cli_in_its_own_process_starts_spark_and_stderr_has_one_error_line(h
     )  # fmt: skip
     assert done.returncode == 2, done.stderr[-3000:]
     ours = [line for line in done.stderr.splitlines() if line.startswith("steward:")]
-    assert ours == [f"steward: error: {v.NOT_NUMBER.format(column='population', value='lots', type='str', row=5)} "
+    assert ours == [f"steward: error: {v.NOT_NUMBER.format(column='population', value=v.quote('lots'), type='str', row=5)} "
                     f"(input {path}; on Spark a row is counted within its batch of at most 10,000 rows)"]  # fmt: skip
     noise = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("steward:")
              and "incubator modules" not in line]  # fmt: skip

@@ -53,7 +53,7 @@ def check_model_columns(model: BatchModel, columns: list[str]) -> None:
         return
     from mlflow_steward.serving import validate_frame
 
-    validate_frame(pd.DataFrame(columns=columns), schema)  # raises the missing-columns message
+    validate_frame(pd.DataFrame({c: [None] for c in columns}), schema)  # one empty row: the missing-columns message
 
 
 def score_table(

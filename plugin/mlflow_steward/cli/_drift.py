@@ -53,7 +53,8 @@ def print_result(result, *, show_all: bool = False) -> None:
 
 @click.command("drift")
 @click.argument("model")
-@click.option("--data", "data_path", default=None, help="CSV or Parquet batch to check (scored by the model too).")
+@click.option("--data", "--input", "data_path", default=None,
+              help="CSV or Parquet batch to check, a file or a directory of partitions (scored by the model too).")
 @click.option("--capture", default=None, help="Capture store of a served model (SQLite file or sqlite:///path).")
 @click.option("--since", default=None, help="Captured rows from this time on (ISO 8601; naive means UTC).")
 @click.option("--until", default=None, help="Captured rows before this time (ISO 8601; naive means UTC).")
@@ -63,9 +64,14 @@ def print_result(result, *, show_all: bool = False) -> None:
 @click.option("--no-predict", is_flag=True, help="Do not score a --data batch (no prediction drift).")
 @click.option("--no-log", is_flag=True, help="Print only; log no MLflow run.")
 @click.option("--all", "show_all", is_flag=True, help="Show every check, also on wide tables.")
+@click.option("--engine", type=click.Choice(["pandas", "spark"]), default=None,
+              help="Where a --data batch is read, scored and profiled: pandas (the default, in parts, here) or "
+                   "spark (partitions profiled on the executors, merged here; same numbers).")
+@click.option("--spark-master", default=None,
+              help="Spark master when no session is active (default local[*]; spark-submit sets its own).")
 def drift(model: str, data_path: str | None, capture: str | None, since: str | None, until: str | None,
           last_n: int | None, config_json: str | None, experiment: str | None, no_predict: bool, no_log: bool,
-          show_all: bool) -> None:  # fmt: skip
+          show_all: bool, engine: str | None, spark_master: str | None) -> None:  # fmt: skip
     """Check MODEL's inputs and predictions for drift against its training data.
 
     MODEL is NAME (its production alias), NAME@ALIAS or NAME/VERSION. Exits 0 when healthy, 3 when
@@ -76,7 +82,8 @@ def drift(model: str, data_path: str | None, capture: str | None, since: str | N
     config = DriftConfig.from_json(config_json)
     outcome = monitor_drift(
         model, data=data_path, capture=capture, since=since, until=until, last_n=last_n, config=config,
-        experiment=experiment, predict=not no_predict, log=not no_log, echo=click.echo,
+        experiment=experiment, predict=not no_predict, log=not no_log, echo=click.echo, engine=engine,
+        spark_master=spark_master,
     )  # fmt: skip
     print_result(outcome.result, show_all=show_all)
     if outcome.run_id:

@@ -276,6 +276,27 @@ def build_profile(
                    classes=tuple(probability_names) or (like.classes if like is not None else None), source=source)  # fmt: skip
 
 
+def profile_part(
+    part: pd.DataFrame,
+    like: Profile,
+    *,
+    predict: Callable[[pd.DataFrame], tuple[Any, Any]] | None = None,
+    outputs: tuple[Any, Any] | None = None,
+    source: str = "data",
+    n_jobs: int | None = None,
+) -> Profile:
+    """One part of a window, checked, then profiled ``like`` a reference with the model's outputs on it
+    (``predict(features)``, or ``outputs`` already computed: ``(predictions, probabilities)``). The unit
+    that :func:`profile_parts` runs here and the Spark engine runs on every Arrow batch of every
+    partition (``mlflow_steward.batch``) before the parts are merged."""
+    validate_window(part, like, source=source)
+    if outputs is None:
+        outputs = predict(part[list(like.names(FEATURE))]) if predict is not None else (None, None)
+    predictions, probabilities = outputs
+    return build_profile(part, predictions=predictions, probabilities=probabilities, like=like, source=source,
+                         n_jobs=n_jobs, progress=False)  # fmt: skip
+
+
 def profile_parts(
     parts: Iterable[pd.DataFrame],
     like: Profile,
@@ -294,16 +315,12 @@ def profile_parts(
     """
     merged: Profile | None = None
     extra: tuple[str, ...] = ()
-    features = list(like.names(FEATURE))
     bar = LateProgress("profiling the window", total_parts or 0, enabled=progress and bool(total_parts))
     try:
         for part in parts:
             if merged is None:
                 extra = tuple(str(c) for c in part.columns if str(c) not in like)
-            validate_window(part, like, source=source)
-            predictions, probabilities = predict(part[features]) if predict is not None else (None, None)
-            profile = build_profile(part, predictions=predictions, probabilities=probabilities, like=like,
-                                    source=source, n_jobs=n_jobs, progress=False)  # fmt: skip
+            profile = profile_part(part, like, predict=predict, source=source, n_jobs=n_jobs)
             merged = profile if merged is None else merged.merge(profile)
             bar.advance()
     finally:

@@ -29,6 +29,11 @@ from mlflow_steward.monitoring._source import BATCH_ROWS, capture_window, iter_t
 
 ONE_SOURCE = "give exactly one of --data FILE or --capture URI"
 WINDOW_NEEDS_CAPTURE = "--since, --until and --last select captured rows: use them with --capture"
+ENGINE_NEEDS_DATA = (
+    "--engine {engine} profiles a --data file or directory; a capture window is read in this process "
+    "(leave out --engine)"
+)
+UNKNOWN_ENGINE = "--engine must be one of {engines}, got {value!r}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,9 @@ def monitor_drift(
     predict: bool = True,
     log: bool = True,
     echo: Callable[[str], None] | None = None,
+    engine: str | None = None,
+    spark: Any = None,
+    spark_master: str | None = None,
 ) -> DriftRun:
     """Check a registered model's inputs (and outputs) in a batch file or a capture window for drift.
 
@@ -83,19 +91,45 @@ def monitor_drift(
     capture store (today a SQLite file, ``sqlite:///path`` or a path) with ``since``/``until``
     (ISO 8601, naive = UTC) and/or the ``last_n`` rows. The run goes to ``experiment`` (default
     ``steward-monitoring/<model name>``) unless ``log`` is False.
+
+    ``engine``: ``pandas`` (the default; a file is read in parts in this process) or ``spark``: the
+    batch (a file or a directory of partitions) is read, scored (``mlflow.pyfunc.spark_udf``) and
+    profiled part by part on Spark (``spark``: a session; else the active one or a new one on
+    ``spark_master``), with the same profiling code, and the parts are merged here (``_engines``).
+    A directory of partitions is read through the batch engines on pandas too.
     """
     say = echo or (lambda _text: None)
+    frame: pd.DataFrame | Profile
+    times: tuple[str | None, str | None]
     config = config if isinstance(config, DriftConfig) else DriftConfig.from_dict(config)
     if (data is None) == (capture is None):
         raise StewardInputError(ONE_SOURCE)
     if capture is None and (since is not None or until is not None or last_n is not None):
         raise StewardInputError(WINDOW_NEEDS_CAPTURE)
+    from mlflow_steward.batch import ENGINES, PANDAS
+
+    if engine is not None and engine not in ENGINES:
+        raise StewardInputError(UNKNOWN_ENGINE.format(engines=", ".join(ENGINES), value=engine))
+    if capture is not None and engine not in (None, PANDAS):
+        raise StewardInputError(ENGINE_NEEDS_DATA.format(engine=engine))
     ref = resolve_model(model)
     profile = load_profile(ref)
     say(f"reference: {ref.describe()}, profile from {profile.source} ({profile.rows:,} rows)")
     ignore = [ref.target] if ref.target else []
     extra: tuple[str, ...] = ()
-    if data is not None:
+    if data is not None and (engine not in (None, PANDAS) or Path(data).is_dir()):
+        from mlflow_steward.monitoring._engines import profile_on_engine
+
+        source = f"data {data}"
+        predicting = predict and config.predictions and bool(profile.outputs)
+        window_profile, extra = profile_on_engine(data, profile, engine=engine or PANDAS,
+                                                  model_uri=ref.uri if predicting else None, source=source,
+                                                  spark=spark, master=spark_master)  # fmt: skip
+        frame = window_profile
+        predictions = probabilities = None
+        window = f"{'directory' if Path(data).is_dir() else 'file'} {data} ({window_profile.rows:,} rows, {engine or PANDAS})"
+        times = (None, None)
+    elif data is not None:
         source = f"data file {data}"
         columns = table_columns(data)
         check_columns(columns, profile, source=source)
@@ -105,10 +139,10 @@ def monitor_drift(
         window_profile, extra = profile_parts(parts, profile, predict=predictor, source=source,
                                               total_parts=None if rows is None else -(-rows // BATCH_ROWS),
                                               n_jobs=config.n_jobs, progress=config.progress)  # fmt: skip
-        frame: pd.DataFrame | Profile = window_profile
+        frame = window_profile
         predictions = probabilities = None
         window = f"file {data} ({window_profile.rows:,} rows)"
-        times: tuple[str | None, str | None] = (None, None)
+        times = (None, None)
     else:
         captured = capture_window(capture, since=since, until=until, last_n=last_n, model_name=ref.name)
         frame, predictions, probabilities = captured.features, captured.predictions, captured.probabilities
@@ -125,7 +159,7 @@ def monitor_drift(
     run_id = None
     if log:
         params = {"model_uri": ref.uri, "window": window, "profile": profile.source, "since": since, "until": until,
-                  "last_n": last_n, "config": config.to_dict()}  # fmt: skip
+                  "last_n": last_n, "config": config.to_dict(), "engine": engine}  # fmt: skip
         run_id = log_drift_run(result, model_name=ref.name, model_version=ref.version, experiment=experiment,
                                params={k: v for k, v in params.items() if v is not None}, window=times)  # fmt: skip
     return DriftRun(result=result, run_id=run_id, model=ref, window=window, profile_source=profile.source)
