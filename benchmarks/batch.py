@@ -121,7 +121,7 @@ def _profile_kwargs(model, train: pd.DataFrame) -> dict:
     from mlflow_steward.monitoring import fit_reference_profile
 
     features = train[NUMERIC + CATEGORICAL]
-    return {"reference_profile": fit_reference_profile(model, features.iloc[:40_000], features.iloc[40_000:])}
+    return {"reference_profile": fit_reference_profile(model, features.iloc[:40_000], features.iloc[40_000:]).to_dict()}
 
 
 # --- one job, in its own process -------------------------------------------------------------------
@@ -150,8 +150,8 @@ def run_job(args: argparse.Namespace) -> None:
         from mlflow_steward.monitoring import monitor_drift
 
         outcome = monitor_drift(MODEL_NAME, data=args.input, log=False, engine=args.engine, spark=spark)
-        detail = {"rows": int(outcome.result.rows) if hasattr(outcome.result, "rows") else None,
-                  "drift": bool(outcome.result.overall.drift)}  # fmt: skip
+        detail = {"rows": outcome.result.current.rows, "drift": bool(outcome.result.overall.drift),
+                  "checks": [[c.column, c.check, c.status, c.score] for c in outcome.result.checks]}  # fmt: skip
     job_s = time.perf_counter() - job_started
     if spark is not None:
         spark.stop()
@@ -307,6 +307,11 @@ def notes(results: list[dict], rows_of: dict[str, int], args: argparse.Namespace
                        f"{big['driver_peak_mb']:,.0f} MB at {args.rows:,} rows "
                        f"({big['driver_peak_mb'] / small['driver_peak_mb']:.2f}x for {args.rows / args.small_rows:.0f}x the rows)"
                        " - target: does not grow with the rows.")  # fmt: skip
+        if spark and big and "checks" in spark and "checks" in big:
+            same = [a[:3] for a in spark["checks"]] == [b[:3] for b in big["checks"]]
+            gaps = [abs(a[3] - b[3]) for a, b in zip(spark["checks"], big["checks"]) if a[3] is not None and b[3] is not None]
+            out.append(f"- drift, same answer on both engines: checks and statuses {'equal' if same else 'DIFFERENT'}, "
+                       f"largest score difference {max(gaps, default=0.0):.1e} ({len(gaps)} scores).")  # fmt: skip
         if spark:
             verdict = "met" if spark["driver_peak_mb"] < 1024 else "NOT met"
             out.append(f"- {job}, Spark: driver Python process peak {spark['driver_peak_mb']:,.0f} MB (target < 1 GB: "
