@@ -14,7 +14,7 @@ Each job runs in a fresh process, started and watched by this script:
   each partition on the executors, merged on the driver), with prediction drift (the batch scored).
 
 Measured: wall time of the job (process start to exit, so the Spark session start is included, and
-given separately); the peak resident memory of the driver's Python process (its own ``ru_maxrss``);
+given separately); the peak resident memory of the driver's Python process (its own ``VmHWM``);
 for Spark, the peak of the JVM (driver and, in local mode, the executors) and of the Python worker
 processes, sampled every 0.2 s with psutil. Ratios are Spark / pandas on the same job and rows.
 
@@ -155,9 +155,18 @@ def run_job(args: argparse.Namespace) -> None:
     job_s = time.perf_counter() - job_started
     if spark is not None:
         spark.stop()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print("RESULT " + json.dumps({"session_s": session_s, "job_s": job_s, "driver_peak_mb": peak_mb, **detail}),
           flush=True)  # fmt: skip
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: ``VmHWM`` of its own address space. (``ru_maxrss`` is no
+    good here: Linux carries the forking parent's peak across ``exec`` into the child's.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Sampler:

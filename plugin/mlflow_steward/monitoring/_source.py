@@ -70,7 +70,10 @@ def iter_table(path: str | Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[pd
         if _is_parquet(path):
             import pyarrow.parquet as pq
 
-            batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=batch_rows))
+            # pre_buffer=False: with it, pyarrow keeps every row group it has read cached until the file
+            # is closed, so memory grew with the file (measured in benchmarks/batch.py)
+            reader = pq.ParquetFile(path, pre_buffer=False)
+            batches = (b.to_pandas() for b in reader.iter_batches(batch_size=batch_rows))
         else:
             batches = pd.read_csv(path, chunksize=batch_rows)
         for batch in batches:
