@@ -2,7 +2,7 @@
 
 Data: a synthetic table of 10 feature columns (8 numeric, 2 categorical) as Parquet, 5,000,000 rows
 (and 1,000,000 rows, to show whether the pandas engine's memory grows with the row count), written
-with pyarrow's default row groups (1,048,576 rows). Model: our cleaning + a histogram gradient-boosted
+in row groups of 500,000 rows. Model: our cleaning + a histogram gradient-boosted
 regressor (50 iterations) fitted on 50,000 rows, registered with alias ``production`` in a SQLite
 store, with its reference profile inside (monitoring).
 
@@ -292,7 +292,7 @@ def main() -> None:
              f"Machine: {machine()}; load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
              "(the 2 cores are shared with other agents' work: absolute times are inflated, ratios less so). "
              f"Data: {args.rows:,} rows x 10 feature columns (8 numeric, 2 categorical) + id, Parquet "
-             f"({size_mb:.0f} MB, row groups of 1,048,576 rows); the pandas engine also on {args.small_rows:,} rows. "
+             f"({size_mb:.0f} MB, row groups of 500,000 rows); the pandas engine also on {args.small_rows:,} rows. "
              "Model: our cleaning + HistGradientBoostingRegressor(50 iterations). Each job in a fresh process; "
              "Spark wall time includes starting the session (in brackets).\n", *table(results, rows_of), ""]  # fmt: skip
     lines += notes(results, rows_of, args)
