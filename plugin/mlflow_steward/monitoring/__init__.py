@@ -13,12 +13,14 @@
   alarms only on changes that are both significant after correction and large enough
   (:class:`DriftConfig`), and returns one :class:`DriftResult`.
 * :func:`monitor_drift` is ``steward drift``: a registered model, a file or a capture window, an
-  MLflow run with the table, ``monitoring/report.json`` and histograms of what drifted.
+  MLflow run with the table, ``monitoring/report.json`` and histograms of what drifted. With
+  ``engine="spark"`` (or a directory of partitions) the batch is read, scored and profiled part by
+  part on ``mlflow_steward.batch``'s engines, through the same :func:`profile_part`, and merged.
 
 Importing this package imports neither MLflow nor matplotlib.
 """
 
-from mlflow_steward.monitoring._build import build_profile, column_profile, profile_parts
+from mlflow_steward.monitoring._build import build_profile, column_profile, profile_part, profile_parts
 from mlflow_steward.monitoring._config import CHECKS, DriftConfig, MinEffects, ProfileConfig
 from mlflow_steward.monitoring._drift import check_drift
 from mlflow_steward.monitoring._model import (
@@ -71,6 +73,7 @@ __all__ = [
     "monitor_drift",
     "plot_histograms",
     "profile_from_training_data",
+    "profile_part",
     "profile_parts",
     "read_table",
     "resolve_model",
