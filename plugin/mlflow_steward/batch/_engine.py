@@ -35,6 +35,8 @@ UNKNOWN_ENGINE = "--engine must be one of {engines}, got {value!r}"
 #: ``fn(part, outputs)`` -> a small picklable result (e.g. a profile as JSON); ``outputs`` is None
 #: when no model is given.
 PartFunction = Callable[[pd.DataFrame, ModelOutputs | None], Any]
+#: ``combine(a, b)`` -> one result for both (e.g. two profiles merged), applied in input order.
+Combine = Callable[[Any, Any], Any]
 
 
 @dataclass
@@ -71,8 +73,10 @@ class Engine(ABC):
 
     @abstractmethod
     def map_parts(self, source: TableSource, fn: PartFunction, *, model: BatchModel | None = None,
-                  columns: list[str] | None = None) -> list[Any]:  # fmt: skip
-        """``fn`` on every part of ``source`` (with the model's outputs when ``model`` is given)."""
+                  columns: list[str] | None = None, combine: Combine | None = None) -> list[Any]:  # fmt: skip
+        """``fn`` on every part of ``source`` (with the model's outputs when ``model`` is given), the
+        results in input order. With ``combine(a, b)``, results are folded where they are made (one
+        per Spark partition, one in all on pandas), so the driver never holds one per part."""
 
     def close(self) -> None:
         """Release what the engine started (nothing for pandas; Spark keeps a session it did not create)."""

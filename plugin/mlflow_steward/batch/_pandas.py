@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlflow_steward.batch._engine import PANDAS, Engine, PartFunction, ScoreJob, ScoreStats, Timer
+from mlflow_steward.batch._engine import PANDAS, Combine, Engine, PartFunction, ScoreJob, ScoreStats, Timer
 from mlflow_steward.batch._model import BatchModel, ModelOutputs, refused_message
 from mlflow_steward.batch._output import output_frame, part_name
 from mlflow_steward.batch._source import DEFAULT_CHUNK_ROWS, TableSource, check_chunk_rows
@@ -111,8 +111,12 @@ class PandasEngine(Engine):
         return ScoreStats(rows=rows, parts=parts, seconds=timer.seconds(), engine=self.name)
 
     def map_parts(self, source: TableSource, fn: PartFunction, *, model: BatchModel | None = None,
-                  columns: list[str] | None = None) -> list[Any]:  # fmt: skip
-        return [fn(chunk, outputs) for chunk, outputs in self._scored(source, model, columns, "reading")]
+                  columns: list[str] | None = None, combine: Combine | None = None) -> list[Any]:  # fmt: skip
+        results: list[Any] = []
+        for chunk, outputs in self._scored(source, model, columns, "reading"):
+            result = fn(chunk, outputs)
+            results = [combine(results[0], result)] if combine is not None and results else [*results, result]
+        return results
 
 
 def _conform(table, schema, keys: list[str], *, start: int):

@@ -17,7 +17,7 @@ from typing import Any
 
 from mlflow_steward import names
 from mlflow_steward.batch import _session
-from mlflow_steward.batch._engine import SPARK, Engine, PartFunction, ScoreJob, ScoreStats, Timer
+from mlflow_steward.batch._engine import SPARK, Combine, Engine, PartFunction, ScoreJob, ScoreStats, Timer
 from mlflow_steward.batch._model import (
     MODEL_NAME_COLUMN,
     MODEL_VERSION_COLUMN,
@@ -28,6 +28,7 @@ from mlflow_steward.batch._model import (
 from mlflow_steward.batch._source import TableSource, check_chunk_rows
 
 DEFAULT_SPARK_CHUNK_ROWS = 10_000  # Spark's own default Arrow batch for pandas UDFs
+ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
 OUTPUT = "__steward_output"
 RESULT = "result"
 
@@ -57,6 +58,7 @@ class SparkEngine(Engine):
 
     def __init__(self, *, spark: Any = None, master: str | None = None, chunk_rows: int | None = None,
                  log_level: str | None = None) -> None:  # fmt: skip
+        self._chunk_given = chunk_rows is not None
         self.chunk_rows = check_chunk_rows(chunk_rows) if chunk_rows is not None else DEFAULT_SPARK_CHUNK_ROWS
         self._given = spark
         self.master = master
@@ -67,7 +69,10 @@ class SparkEngine(Engine):
     def spark(self):
         if self._spark is None:
             self._spark = self._given or _session.spark_session(self.master, log_level=self.log_level)
-            self._spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(self.chunk_rows))
+            if self._chunk_given:  # else the session's own setting (Spark's default: 10,000)
+                self._spark.conf.set(ARROW_BATCH, str(self.chunk_rows))
+            else:
+                self.chunk_rows = int(self._spark.conf.get(ARROW_BATCH, str(DEFAULT_SPARK_CHUNK_ROWS)))
         return self._spark
 
     def read(self, source: TableSource, columns: list[str] | None = None):
@@ -130,7 +135,7 @@ class SparkEngine(Engine):
         return ScoreStats(rows=rows, parts=parts, seconds=timer.seconds(), engine=self.name)
 
     def map_parts(self, source: TableSource, fn: PartFunction, *, model: BatchModel | None = None,
-                  columns: list[str] | None = None) -> list[Any]:  # fmt: skip
+                  columns: list[str] | None = None, combine: Combine | None = None) -> list[Any]:  # fmt: skip
         import cloudpickle
         from pyspark.sql import functions as F
 
@@ -145,14 +150,15 @@ class SparkEngine(Engine):
                                      *[F.col(OUTPUT).getField(n).alias(_field(i)) for i, n in enumerate(fields)])  # fmt: skip
             else:
                 frame = frame.select(*[F.col(f"`{c}`") for c in kept])
-            apply = _part_applier(fn, kept, fields)
+            apply = _part_applier(fn, kept, fields, combine)
             with _session.refusals(source=source.path, chunk_rows=self.chunk_rows):
                 rows = frame.mapInPandas(apply, schema=f"{RESULT} binary").collect()
         return [cloudpickle.loads(row[RESULT]) for row in rows]
 
 
-def _part_applier(fn: PartFunction, kept: list[str], fields: list[str]):
-    """The ``mapInPandas`` function: ``fn`` on each Arrow batch, its pickled result as one row."""
+def _part_applier(fn: PartFunction, kept: list[str], fields: list[str], combine: Combine | None):
+    """The ``mapInPandas`` function: ``fn`` on each Arrow batch of a partition, its pickled result as
+    one row (with ``combine``: one row per partition, the batches' results folded in order)."""
     columns = [_field(i) for i in range(len(fields))]
 
     def apply(batches):
@@ -161,11 +167,17 @@ def _part_applier(fn: PartFunction, kept: list[str], fields: list[str]):
 
         from mlflow_steward.batch._captures import outputs_of
 
+        folded: list[Any] = []
         for batch in batches:
             if len(batch) == 0:
                 continue
-            outputs = outputs_of(batch, fields, columns) if fields else None
-            yield pd.DataFrame({RESULT: [cloudpickle.dumps(fn(batch[kept], outputs))]})
+            result = fn(batch[kept], outputs_of(batch, fields, columns) if fields else None)
+            if combine is None:
+                yield pd.DataFrame({RESULT: [cloudpickle.dumps(result)]})
+            else:
+                folded = [combine(folded[0], result) if folded else result]
+        if folded:
+            yield pd.DataFrame({RESULT: [cloudpickle.dumps(folded[0])]})
 
     return apply
 

@@ -3,10 +3,11 @@
 The engine (``mlflow_steward.batch``) reads the table and, for prediction drift, scores it with the
 model (on Spark through ``mlflow.pyfunc.spark_udf``); every part it hands over (an Arrow batch of a
 partition on Spark) goes through :func:`~mlflow_steward.monitoring._build.profile_part`, the same
-function the in-process path runs on 100,000-row parts, ``like`` the reference. The parts come back
-to the driver as profile JSON (a few KB each) and merge exactly: counts add, moments combine with the
-parallel formula. So ``steward drift --engine spark`` gives the pandas engine's numbers: equal
-counts, and scores equal to rounding (the moments of differently cut parts merge in another order).
+function the in-process path runs on 100,000-row parts, ``like`` the reference. The batches' profiles
+are merged where they are made, in order, and each partition's comes back to the driver as profile
+JSON (a few KB) to be merged there: counts add, moments combine with the parallel formula. So
+``steward drift --engine spark`` gives the pandas engine's numbers: equal counts, and scores equal
+to rounding (the moments of differently cut parts merge in another order).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ class PartProfiler:
     def __call__(self, part, outputs) -> str:
         given = (outputs.predictions, outputs.probabilities) if self.with_outputs and outputs is not None else (None, None)
         return profile_part(part, self.like, outputs=given, source=self.source, n_jobs=1).to_json()
+
+    @staticmethod
+    def merge(first: str, second: str) -> str:
+        """Two parts' profiles as one (folded on the executor: one profile per partition reaches the driver)."""
+        return Profile.from_json(first).merge(Profile.from_json(second)).to_json()
 
 
 def profile_on_engine(
@@ -57,7 +63,7 @@ def profile_on_engine(
     runner = get_engine(engine, **options)
     model = BatchModel.resolve(model_uri) if model_uri is not None else None
     profiler = PartProfiler(like, source, with_outputs=model is not None)
-    parts = runner.map_parts(table, profiler, model=model, columns=list(like.names(FEATURE)))
+    parts = runner.map_parts(table, profiler, model=model, columns=list(like.names(FEATURE)), combine=profiler.merge)
     if not parts:
         raise StewardInputError(NO_PARTS.format(source=source))
     return merge_profiles([Profile.from_json(text) for text in parts]), extra
