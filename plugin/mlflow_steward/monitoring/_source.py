@@ -120,6 +120,11 @@ class CaptureWindow:
     skipped_other_models: int
 
 
+def _iso(moment: Any) -> str:
+    """A capture timestamp as ISO 8601 text (``2026-11-30T21:04:44.507163+00:00``): sorts as time."""
+    return pd.Timestamp(moment).isoformat()
+
+
 def _probabilities(column: pd.Series) -> pd.DataFrame | None:
     present = column.dropna()
     if len(present) < len(column) or len(present) == 0:
@@ -157,6 +162,6 @@ def capture_window(uri: str, *, since: Any = None, until: Any = None, last_n: in
             predictions = numeric.to_numpy(dtype="float64")
     return CaptureWindow(
         features=expand_features(frame), predictions=predictions, probabilities=_probabilities(frame["probabilities"]),
-        requests=int(frame["request_id"].nunique()), first=str(frame["ts"].iloc[0]), last=str(frame["ts"].iloc[-1]),
+        requests=int(frame["request_id"].nunique()), first=_iso(frame["ts"].iloc[0]), last=_iso(frame["ts"].iloc[-1]),
         skipped_other_models=skipped,
     )  # fmt: skip
