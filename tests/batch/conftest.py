@@ -36,7 +36,7 @@ class Registered:
 
 
 def _fit_and_register(frame: pd.DataFrame, *, target: str, task: str, name: str, estimator, directory: Path,
-                      markers: tuple[str, ...] = ()) -> Registered:  # fmt: skip
+                      experiment: str, markers: tuple[str, ...] = ()) -> Registered:  # fmt: skip
     import mlflow
 
     from mlflow_steward.cleaning import CleaningConfig, build_cleaning_pipeline, build_model_pipeline
@@ -51,7 +51,7 @@ def _fit_and_register(frame: pd.DataFrame, *, target: str, task: str, name: str,
                                        CleaningConfig(missing_markers=markers))  # fmt: skip
     model = build_model_pipeline(cleaning, estimator).fit(train[features], train[target])
     profile = fit_reference_profile(model, train[features], test[features])  # as the train step does
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=experiment):  # no active experiment left set for other tests
         packaged = log_pipeline_model(model, input_example=train[features].head(5), registered_model_name=name,
                                       reference_profile=profile.to_dict())  # fmt: skip
     client = mlflow.MlflowClient()
@@ -75,7 +75,7 @@ def _batch_store(tmp_path_factory, _template_store) -> str:
 
 
 @pytest.fixture
-def registry(_batch_store, monkeypatch, tmp_path) -> str:
+def registry(_batch_store, monkeypatch, tmp_path):
     """Point MLflow (and subprocesses) at the session's batch store; work in ``tmp_path``."""
     import mlflow
 
@@ -83,9 +83,12 @@ def registry(_batch_store, monkeypatch, tmp_path) -> str:
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", _batch_store)
     monkeypatch.delenv("STEWARD_CAPTURE_PATH", raising=False)
     monkeypatch.chdir(tmp_path)
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(_batch_store)
     mlflow.set_registry_uri(_batch_store)
-    return _batch_store
+    yield _batch_store
+    mlflow.set_tracking_uri(before[0])
+    mlflow.set_registry_uri(before[1])
 
 
 @pytest.fixture(scope="session")
@@ -93,29 +96,30 @@ def _models(_batch_store, housing_path, adult_path, tmp_path_factory) -> dict[st
     import mlflow
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-    before = os.environ.get("MLFLOW_TRACKING_URI")
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     directory = tmp_path_factory.mktemp("batch-models")
     mlflow.set_tracking_uri(_batch_store)
     mlflow.set_registry_uri(_batch_store)
     experiment = mlflow.create_experiment("batch", artifact_location=(directory / "artifacts").as_uri())
-    mlflow.set_experiment(experiment_id=experiment)
     try:
         housing = pd.read_csv(housing_path)
         adult = pd.read_csv(adult_path).sample(6000, random_state=0).reset_index(drop=True)
         return {
             "housing": _fit_and_register(
                 housing, target=HOUSING_TARGET, task="regression", name="batch-housing", directory=directory,
+                experiment=experiment,
                 estimator=RandomForestRegressor(n_estimators=20, max_depth=12, random_state=0, n_jobs=1),
             ),
             "adult": _fit_and_register(
                 adult, target=ADULT_TARGET, task="classification", name="batch-adult", directory=directory,
+                experiment=experiment,
                 estimator=RandomForestClassifier(n_estimators=20, max_depth=10, random_state=0, n_jobs=1),
                 markers=("?",),
             ),
         }  # fmt: skip
     finally:
-        if before:
-            mlflow.set_tracking_uri(before)
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
 
 
 @pytest.fixture
