@@ -19,6 +19,7 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_registry", "rollback"),
     ("_registry", "status"),
     ("_capture", "capture"),
+    ("_data", "data"),
 )
 
 

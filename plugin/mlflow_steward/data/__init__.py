@@ -14,6 +14,11 @@ from mlflow_steward.data._split import split_train_test, stratification_labels
 from mlflow_steward.data._version import dataset_digest, dataset_version
 from mlflow_steward.data._versions import (
     BATCH_COLUMN,
+    VERDICT_ACCEPTED,
+    VERDICT_ALLOWED,
+    VERDICT_QUARANTINED,
+    VERDICT_REFRESH,
+    VERDICT_REJECTED,
     BatchPlan,
     DatasetInfo,
     DatasetSettings,
@@ -39,6 +44,11 @@ from mlflow_steward.data._versions import (
 
 __all__ = [
     "BATCH_COLUMN",
+    "VERDICT_ACCEPTED",
+    "VERDICT_ALLOWED",
+    "VERDICT_QUARANTINED",
+    "VERDICT_REFRESH",
+    "VERDICT_REJECTED",
     "BatchPlan",
     "DatasetInfo",
     "DatasetSettings",
