@@ -19,7 +19,8 @@ import pytest
 VENV_BIN = Path(sys.executable).parent
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# STEWARD_SHARED_DATA: the shared datasets elsewhere (e.g. a git worktree not beside ../shared)
+SHARED_DATA = Path(os.environ.get("STEWARD_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 
 
 def _shared_file(name: str) -> Path:

@@ -179,6 +179,12 @@ ARTIFACT_ENSEMBLE_PLOT = "ensemble/comparison.png"  # bar plot of that table (te
 ARTIFACT_ENSEMBLE_MEMBERS = "ensemble/members.json"  # members: run, family, params, weight, sources
 ARTIFACT_ENSEMBLE_SUMMARY = "ensemble/summary.json"  # the EnsembleOutcome (read back on reuse)
 
+# --- registry: training rows, promotion intents, run owners (issue 12) ------------------------
+TAG_TRAIN_DATA_URI = "steward.train_data_uri"  # on a model version: its training rows (Parquet artifact URI)
+TAG_PROMOTION = "steward.promotion"  # on a model version: pending | promoted | not applied (history #)
+TAG_OWNER = "steward.owner"  # on a gate/rollback run: JSON {host, pid, pidns} of the process writing it
+TAG_CLOSED_REASON = "steward.closed_reason"  # on a gate/rollback run closed by another process: why
+
 # --- dataset versions and retrain (added by the maintenance loop, issue 15) -------------------
 DATASET_EXPERIMENT_PREFIX = "steward-datasets/"  # one MLflow experiment per named dataset
 TAG_DATASET_NAME = "steward.dataset_name"  # on a version run, a data run and a model version
@@ -193,7 +199,7 @@ TAG_TESTSET_GENERATION = "steward.testset_generation"  # 1, 2, ...: a refresh st
 TAG_TESTSET_DECISIONS = "steward.testset_decisions"  # gate decisions made on this version's test set
 TAG_TESTSET_PROMOTIONS = "steward.testset_promotions"  # ... of which promoted
 TAG_TESTSET_WARNING = "steward.testset_warning"  # on a model version / gate run: the test set is overused
-TAG_OWNER = "steward.owner"  # JSON host/pid/pidns of the process that writes a run (orphan detection)
+# TAG_OWNER (above) also on dataset version and retrain runs (orphan detection)
 TAG_DATASET_CURRENT = "steward.dataset_current"  # experiment tag: the current version number
 TAG_DATASET_HISTORY = "steward.dataset_history"  # experiment tag: JSON list of pointer moves
 TAG_DATASET_SETTINGS = "steward.dataset_settings"  # experiment tag: JSON spec, test share, seed

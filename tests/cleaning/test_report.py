@@ -93,3 +93,14 @@ def test_report_errors(housing, housing_cleaning):
     unfitted = build_cleaning_pipeline(["total_rooms"], [], CleaningConfig())
     with pytest.raises(NotFittedError):
         cleaning_report(housing, unfitted)
+
+
+def test_cells_coerced_by_the_loader_are_reported(housing, housing_cleaning):
+    sample = housing.head(100)
+    report = cleaning_report(sample, housing_cleaning, coerced_to_missing={"total_rooms": 3})
+    assert report.coerced_to_missing == {"total_rooms": 3}
+    metrics = report.metrics()
+    assert metrics["cleaning/coerced_to_missing/total_rooms"] == 3.0
+    assert metrics["cleaning/coerced_to_missing_total"] == 3.0
+    assert json.loads(report.to_json())["coerced_to_missing"] == {"total_rooms": 3}
+    assert cleaning_report(sample, housing_cleaning).metrics()["cleaning/coerced_to_missing_total"] == 0.0

@@ -231,7 +231,106 @@ def test_target_with_nan(tmp_path):
 def test_declared_numeric_not_numeric(tmp_path):
     path = _write(tmp_path / "d.csv", "a,b,y\n1,x,1\n2,3,2\n\"1,000\",3,3\nabc,4,4\n")
     spec = DatasetSpec(target="y", task="regression", numeric=("a",))
-    assert _raises(path, spec) == _load.NOT_NUMERIC.format(path=path, column="a", count=2, sample="1,000")
+    assert _raises(path, spec) == _load.NOT_NUMERIC.format(
+        path=path, column="a", count=2, examples="row 2: '1,000', row 3: 'abc'"
+    )
+
+
+# --- a numeric column with a few text cells (issue 12, defect 1) ---------------------------------
+
+
+def _housing_with_text(housing_path, tmp_path, cells: dict[int, str], n: int = 1500) -> Path:
+    """The issue's reproduction: a housing sample whose total_rooms has text in a few rows."""
+    frame = pd.read_csv(housing_path).sample(n, random_state=0).reset_index(drop=True)
+    frame["total_rooms"] = frame["total_rooms"].astype(object)
+    for row, text in cells.items():
+        frame.loc[row, "total_rooms"] = text
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_numeric_column_with_a_few_text_cells_is_refused(housing_path, tmp_path):
+    path = _housing_with_text(housing_path, tmp_path, {0: "abc", 7: "unknown", 9: "abc"})
+    spec = DatasetSpec(target="median_house_value", task="regression")
+    assert _raises(path, spec) == _load.MOSTLY_NUMERIC.format(
+        path=path, column="total_rooms", numbers=1497, present=1500, count=3, cells="cells are",
+        examples="row 0: 'abc', row 7: 'unknown', row 9: 'abc'", markers="'abc,unknown'",
+    )
+
+
+def test_many_offending_cells_are_listed_first_five_and_counted(housing_path, tmp_path):
+    cells = {row: f"x{row}" for row in range(0, 70, 10)}  # 7 cells, 99.5 % numbers
+    path = _housing_with_text(housing_path, tmp_path, cells)
+    message = _raises(path, DatasetSpec(target="median_house_value", task="regression"))
+    assert "holds numbers in 1,493 of 1,500 non-missing rows, but 7 cells are not" in message
+    assert "row 0: 'x0', row 10: 'x10', row 20: 'x20', row 30: 'x30', row 40: 'x40' and 2 more" in message
+    assert "--missing-markers 'x0,x10,x20,x30,x40' ..." in message
+
+
+def test_declaring_the_text_as_missing_markers_reads_numbers(housing_path, tmp_path):
+    path = _housing_with_text(housing_path, tmp_path, {0: "abc", 9: "abc"})
+    loaded = load_dataset(path, DatasetSpec(target="median_house_value", task="regression", missing_markers=("abc",)))
+    assert "total_rooms" in loaded.spec.numeric and "total_rooms" not in loaded.spec.categorical
+    assert loaded.frame["total_rooms"].isna().sum() == 2 and loaded.coerced == {}
+
+
+def test_coerce_numeric_turns_the_text_into_counted_missing_values(housing_path, tmp_path):
+    path = _housing_with_text(housing_path, tmp_path, {0: "abc", 7: "unknown", 9: "abc"})
+    original = pd.read_csv(housing_path).sample(1500, random_state=0).reset_index(drop=True)
+    spec = DatasetSpec(target="median_house_value", task="regression", coerce_numeric=("total_rooms",))
+    loaded = load_dataset(path, spec)
+    assert loaded.coerced == {"total_rooms": 3}
+    assert pd.api.types.is_float_dtype(loaded.frame["total_rooms"])
+    assert loaded.frame["total_rooms"].isna().sum() == 3
+    assert loaded.frame["total_rooms"].isna()[[0, 7, 9]].all()
+    kept = loaded.frame["total_rooms"].notna()
+    assert (loaded.frame.loc[kept, "total_rooms"] == original.loc[kept, "total_rooms"]).all()
+    assert loaded.spec.coerce_numeric == ("total_rooms",) and "total_rooms" in loaded.spec.numeric
+
+
+def test_coerce_numeric_also_overrides_a_declared_numeric_refusal(tmp_path):
+    path = _write(tmp_path / "d.csv", "a,y\n1,1\nabc,2\n3,3\n")
+    spec = DatasetSpec(target="y", task="regression", numeric=("a",), coerce_numeric=("a",))
+    loaded = load_dataset(path, spec)
+    assert loaded.coerced == {"a": 1} and loaded.frame["a"].isna().tolist() == [False, True, False]
+
+
+def test_coerce_numeric_on_a_clean_numeric_column_counts_zero(tmp_path):
+    path = _write(tmp_path / "d.csv", "a,y\n1,1\n2,2\n")
+    loaded = load_dataset(path, DatasetSpec(target="y", task="regression", coerce_numeric=("a",)))
+    assert loaded.coerced == {"a": 0}
+
+
+def test_mostly_text_column_stays_categorical(tmp_path):
+    # 19 numbers and 2 words: 90 % < 95 %, a categorical column with numeric-looking codes
+    rows = [f"{i},{i}" for i in range(19)] + ["low,19", "high,20"]
+    path = _write(tmp_path / "d.csv", "code,y\n" + "\n".join(rows) + "\n")
+    loaded = load_dataset(path, DatasetSpec(target="y", task="regression"))
+    assert loaded.spec.categorical == ("code",)
+
+
+def test_declared_categorical_column_with_numbers_is_accepted(tmp_path):
+    rows = [f"{i},{i}" for i in range(40)] + ["abc,40"]
+    path = _write(tmp_path / "d.csv", "code,y\n" + "\n".join(rows) + "\n")
+    loaded = load_dataset(path, DatasetSpec(target="y", task="regression", categorical=("code",)))
+    assert loaded.spec.categorical == ("code",)
+    with pytest.raises(StewardInputError, match="'code' holds numbers in 40 of 41"):
+        load_dataset(path, DatasetSpec(target="y", task="regression"))
+
+
+def test_parquet_object_column_with_a_stray_string_is_refused(tmp_path):
+    path = tmp_path / "d.parquet"
+    values = [float(i) for i in range(30)] + ["oops"]
+    pd.DataFrame({"x": pd.Series(values, dtype=object).astype(str), "y": range(31)}).to_parquet(path)
+    with pytest.raises(StewardInputError, match=r"'x' holds numbers in 30 of 31 non-missing rows.*row 30: 'oops'"):
+        load_dataset(path, DatasetSpec(target="y", task="regression"))
+
+
+def test_coerce_numeric_of_an_absent_column(tmp_path):
+    path = _write(tmp_path / "d.csv", "a,y\n1,1\n2,2\n")
+    message = _raises(path, DatasetSpec(target="y", task="regression", coerce_numeric=("gone",)))
+    assert message.startswith(f"dataset file {path}: no coerce_numeric column 'gone'")
 
 
 def test_regression_target_not_numeric(tmp_path):

@@ -154,6 +154,7 @@ def test_from_json_errors():
         "id_column",
         "time_column",
         "stratify_column",
+        "coerce_numeric",
     ]
     assert str(info.value) == _spec.SPEC_UNKNOWN_KEYS.format(keys=["colour"], expected=expected)
     with pytest.raises(StewardInputError) as info:
@@ -164,3 +165,25 @@ def test_from_json_errors():
 def test_long_column_lists_are_cut_in_messages():
     text = _spec.describe_columns([f"c{i}" for i in range(40)])
     assert text.endswith("c29, ... (40 columns)")
+
+
+def test_coerce_numeric_only_for_feature_columns():
+    assert DatasetSpec(target="y", task="regression", coerce_numeric="a").coerce_numeric == ("a",)
+    assert DatasetSpec(target="y", task="regression", numeric=("a",), coerce_numeric=("a",)).coerce_numeric == ("a",)
+    for kwargs, role in (
+        ({"coerce_numeric": ("y",)}, "target"),
+        ({"coerce_numeric": ("a",), "categorical": ("a",)}, "categorical"),
+        ({"coerce_numeric": ("i",), "id_column": "i"}, "id"),
+    ):
+        with pytest.raises(StewardInputError) as info:
+            DatasetSpec(target="y", task="regression", **kwargs)
+        column = kwargs["coerce_numeric"][0]
+        assert str(info.value) == _spec.COERCE_ROLE_CONFLICT.format(column=column, role=role)
+
+
+def test_coerce_numeric_in_json_only_when_set():
+    plain = DatasetSpec(target="y", task="regression")
+    assert "coerce_numeric" not in plain.to_json()  # specs without it keep their JSON (and step keys)
+    coerced = DatasetSpec(target="y", task="regression", coerce_numeric=("a",))
+    assert DatasetSpec.from_json(coerced.to_json()) == coerced
+    assert '"coerce_numeric":["a"]' in coerced.to_json()

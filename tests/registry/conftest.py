@@ -77,8 +77,11 @@ def housing_models(housing_split) -> dict[str, Any]:
 
 def log_and_register(
     split: HousingSplit, model: Any, *, name: str = MODEL, numeric: tuple[str, ...] = NUMERIC,
+    record_training: bool = True,
 ) -> Any:
-    """Log ``model`` with its test set in a run and register it through ``register_candidate``."""
+    """Log ``model`` with its test and training sets in a run and register it through
+    ``register_candidate`` (``record_training=False``: as the previous release did, without
+    ``train_data_uri``)."""
     import mlflow
     import mlflow.sklearn
     import skops.io
@@ -96,14 +99,17 @@ def log_and_register(
             skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),
             pip_requirements=["scikit-learn"],
         )
-        tmp = Path(run.info.run_id + "-test.parquet")
-        split.test[[*features, TARGET]].to_parquet(tmp)
-        mlflow.log_artifact(str(tmp), "data")
-        tmp.unlink()
-        test_uri = f"runs:/{run.info.run_id}/data/{tmp.name}"
+        uris = {}
+        for which, frame in (("test", split.test), ("train", split.train)):
+            tmp = Path(f"{run.info.run_id}-{which}.parquet")
+            frame[[*features, TARGET]].to_parquet(tmp)
+            mlflow.log_artifact(str(tmp), "data")
+            tmp.unlink()
+            uris[which] = f"runs:/{run.info.run_id}/data/{tmp.name}"
     return register_candidate(
         name, info.model_uri, run_id=run.info.run_id, spec_json=split.spec_json(numeric),
-        test_data_uri=test_uri, dataset_digest="d" * 64, dataset_version="dddddddddddd",
+        test_data_uri=uris["test"], train_data_uri=uris["train"] if record_training else None,
+        dataset_digest="d" * 64, dataset_version="dddddddddddd",
         metrics={"rmse": rmse, "rmse_ci_low": rmse * 0.95, "rmse_ci_high": rmse * 1.05, "slice/a=b/rmse": 1.0},
         code_version="test", task="regression",
     )
@@ -223,3 +229,17 @@ def server_store(mlflow_server, monkeypatch, tmp_path) -> str:
     yield mlflow_server
     while mlflow.active_run() is not None:
         mlflow.end_run()
+
+
+@pytest.fixture
+def register_split(housing_split, housing_models) -> Callable[..., Any]:
+    """``register_split("forest", train=..., test=..., record_training=False)``: like ``register`` with
+    the recorded training and test sets replaced (defaults: the session's split)."""
+
+    def _log(key: str, *, train: pd.DataFrame | None = None, test: pd.DataFrame | None = None,
+             record_training: bool = True) -> Any:
+        split = HousingSplit(housing_split.train if train is None else train,
+                             housing_split.test if test is None else test)
+        return log_and_register(split, housing_models[key], record_training=record_training)
+
+    return _log

@@ -38,7 +38,7 @@ def _classifier(train, y):
     return Pipeline([("prep", prep), ("model", LogisticRegression(max_iter=500))]).fit(train, y)
 
 
-def _register(model, test, name="adult"):
+def _register(model, test, train, name="adult"):
     import skops.io
     from mlflow.models import infer_signature
 
@@ -54,11 +54,15 @@ def _register(model, test, name="adult"):
         path = Path(f"{run.info.run_id}.parquet")
         test.to_parquet(path)
         mlflow.log_artifact(str(path), "data")
+        train_path = Path(f"{run.info.run_id}-train.parquet")
+        train.to_parquet(train_path)
+        mlflow.log_artifact(str(train_path), "data")
     spec = DatasetSpec(target=TARGET, task="classification", categorical=CATEGORICAL, numeric=NUMERIC,
                        missing_markers=("?",))
     return register_candidate(
         name, info.model_uri, run_id=run.info.run_id, spec_json=spec.to_json(),
         test_data_uri=f"runs:/{run.info.run_id}/data/{path.name}", dataset_digest="a" * 64,
+        train_data_uri=f"runs:/{run.info.run_id}/data/{train_path.name}",
         dataset_version="aaaaaaaaaaaa", metrics={"roc_auc": 0.85}, code_version="test", task="classification",
     )
 
@@ -66,13 +70,13 @@ def _register(model, test, name="adult"):
 def test_classifier_gate_uses_roc_auc(mlflow_store, adult, aliases):
     train, test = adult
     X, y = train[[*CATEGORICAL, *NUMERIC]], train[TARGET]
-    _register(_classifier(X, y), test)
+    _register(_classifier(X, y), test, train)
     gate = {"n_resamples": 500, "slice_columns": ["sex"]}
     first = promote("adult", 1, config=gate)
     assert first.promoted and first.metric == "roc_auc"
     (threshold,) = first.thresholds
     assert threshold.requirement == "roc_auc >= 0.5" and threshold.interval.low > 0.7
-    _register(_classifier(X, y.sample(frac=1.0, random_state=1).to_numpy()), test)
+    _register(_classifier(X, y.sample(frac=1.0, random_state=1).to_numpy()), test, train)
     second = promote("adult", 2, config=gate)
     assert not second.promoted and second.greater_is_better
     assert second.overall.difference.high < 0 and "lower bound" in second.reasons[0]

@@ -210,10 +210,14 @@ def test_stale_lock_is_taken_over(with_production, aliases, fast_gate):
     stale = {"token": "b" * 32, "owner": "crashed@host pid 1", "purpose": "promote version 9",
              "acquired": now - 1000, "expires": now - 880}
     _client().set_registered_model_tag(MODEL, names.TAG_LOCK, json.dumps(stale))
-    assert "lock expired" in status(MODEL).notes[0]
+    assert "lock stale (its lease expired at" in status(MODEL).notes[0]
     decision = promote(MODEL, 2, config=fast_gate, lock_wait=0)
     assert decision.promoted and aliases()["production"] == "2"
     assert read_lock(_client(), MODEL) is None
+    broken = full_history(_client(), MODEL)[-2]  # recorded, then the promotion itself
+    assert broken.action == "break lock" and broken.run_id == decision.gate_run_id
+    assert broken.reason.startswith("took over the lock of crashed@host pid 1 (promote version 9): its lease expired at")
+    assert (broken.from_version, broken.to_version) == ("1", "1")  # production at the time
 
 
 def test_rollback_errors(with_production, aliases):
@@ -259,8 +263,8 @@ def test_killed_promotion_leaves_previous_production_serving(with_production, al
     assert aliases()["production"] == "1"  # the kill came right before the alias write
     assert read_lock(_client(), MODEL) is not None  # left behind by the killed process
     report = status(MODEL)
-    assert any("does not match production" in n for n in report.notes)  # the entry that never took effect
-    time.sleep(2.5)  # the lease expires; the next promotion takes it over
-    decision = promote(MODEL, 2, config=fast_gate, lock_wait=0)
+    assert any(n.startswith("never took effect: history #2 promote 1 -> 2") for n in report.notes)
+    assert [e.to_version for e in report.history] == ["1"]
+    decision = promote(MODEL, 2, config=fast_gate, lock_wait=0)  # the dead owner's lock is broken
     assert decision.promoted and aliases()["production"] == "2"
     assert read_lock(_client(), MODEL) is None

@@ -93,3 +93,20 @@ def test_full_history_is_completed_from_the_newest_run_artifact(mlflow_store):
     assert full_history(client, "hist") == entries
     stored = json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/{names.ARTIFACT_GATE_HISTORY}"))
     assert len(stored) == 120
+
+
+def test_entries_of_the_previous_release_count_as_confirmed():
+    legacy = '[{"seq": 1, "action": "promote", "from_version": null, "to_version": "1", "at": "t", "by": "b", "reason": "r", "run_id": null}]'
+    (entry,) = parse_history(legacy)
+    assert entry.state == "confirmed" and entry.took_effect and entry.is_move
+    intent = new_entry([entry], action=ACTION_PROMOTE, from_version="1", to_version="2", by="b", reason="r",
+                       run_id=None, state="intent")
+    assert parse_history(fit_to_tag([entry, intent]))[-1].state == "intent"
+
+
+def test_previous_production_skips_entries_that_did_not_take_effect():
+    entries = _chain([(ACTION_PROMOTE, None, "1"), (ACTION_PROMOTE, "1", "2"), (ACTION_PROMOTE, "2", "3")])
+    from dataclasses import replace
+
+    entries[2] = replace(entries[2], state="not applied")
+    assert previous_production(entries, "3") == (None, None)

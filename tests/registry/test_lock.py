@@ -13,7 +13,8 @@ import pytest
 
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError, StewardLockError
-from mlflow_steward.registry import LockInfo, RegistryLock, read_lock
+from mlflow_steward.registry import LockInfo, RegistryLock, full_history, read_lock, status
+from mlflow_steward.registry._process import ProcessId, pid_alive
 from mlflow_steward.registry import _messages as msg
 
 
@@ -68,8 +69,84 @@ def test_expired_lock_is_taken_over(client, caplog):
     _foreign_lock(client, expires_in=-10)
     with RegistryLock(client, "locked", purpose="mine", wait=0, settle=0.01) as lock:
         assert read_lock(client, "locked").token == lock.token
-    assert "taking over the expired lock" in caplog.text
+    assert "taking over the lock of 'locked' held by alice@elsewhere pid 7: its lease expired at" in caplog.text
     assert names.TAG_LOCK not in client.get_registered_model("locked").tags
+    (entry,) = full_history(client, "locked")  # the take-over is in the production history
+    assert entry.action == "break lock" and entry.to_version is None  # no production model yet
+    assert entry.reason.startswith("took over the lock of alice@elsewhere pid 7 (promote version 9): its lease expired")
+
+
+# --- a lock whose owner's process is gone (issue 12, defect 10) ----------------------------------
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and was reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _lock_of(client, holder: dict) -> dict:
+    now = time.time()
+    payload = {"token": "d" * 32, "owner": f"bob@{holder['host']} pid {holder['pid']}", "purpose": "promote version 4",
+               "acquired": now - 5, "expires": now + 600, **holder}
+    client.set_registered_model_tag("locked", names.TAG_LOCK, json.dumps(payload))
+    return payload
+
+
+def test_lock_of_a_dead_process_on_this_machine_is_broken_at_once(client):
+    here = ProcessId.current()
+    pid = _dead_pid()
+    _lock_of(client, {"host": here.host, "pid": pid, "pidns": here.pidns})
+    assert "stale (its owner's process" in status("locked").notes[-1]
+    start = time.monotonic()
+    with RegistryLock(client, "locked", purpose="mine", wait=0, settle=0.01, run_id="r1") as lock:
+        assert read_lock(client, "locked").token == lock.token
+    assert time.monotonic() - start < 60  # not the 600 s lease: wait=0 would have raised anyway
+    (entry,) = full_history(client, "locked")
+    assert entry.action == "break lock" and entry.run_id == "r1"
+    assert entry.reason == (
+        f"took over the lock of bob@{here.host} pid {pid} (promote version 4): "
+        f"its owner's process (pid {pid} on {here.host}) is gone"
+    )
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [
+        "alive",  # our own pid: alive
+        "other host",  # a pid elsewhere cannot be checked
+        "other namespace",  # same host name, another container
+        "no namespace",  # written by an earlier release: host and pid only
+    ],
+)
+def test_lock_of_a_process_that_may_be_alive_is_kept(client, holder):
+    here = ProcessId.current()
+    pid = os.getpid() if holder == "alive" else _dead_pid()
+    fields = {
+        "alive": {"host": here.host, "pid": pid, "pidns": here.pidns},
+        "other host": {"host": "elsewhere", "pid": pid, "pidns": here.pidns},
+        "other namespace": {"host": here.host, "pid": pid, "pidns": "pid:[1]"},
+        "no namespace": {"host": here.host, "pid": pid},
+    }[holder]
+    payload = _lock_of(client, fields)
+    with pytest.raises(StewardLockError):
+        RegistryLock(client, "locked", purpose="mine", wait=0, settle=0.01).acquire()
+    assert read_lock(client, "locked").token == payload["token"]
+    assert full_history(client, "locked") == []
+
+
+def test_pid_alive_sees_zombies_as_dead():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # exited, not yet reaped: a zombie
+        with open(f"/proc/{proc.pid}/stat") as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.02)
+    assert not pid_alive(proc.pid)
+    proc.wait()
+    assert not pid_alive(proc.pid) and pid_alive(os.getpid())
 
 
 def test_overwritten_lock_is_lost_and_not_released(client):

@@ -52,7 +52,11 @@ def test_lifecycle_first_better_worse_forced_rollback(register, aliases, fast_ga
     register("linear")
     first = promote(MODEL, 1, config=fast_gate)
     assert first.passed and first.promoted and first.champion_version is None
-    assert [c.name for c in first.checks] == ["thresholds"]
+    assert [c.name for c in first.checks] == ["thresholds", "unseen rows"]
+    assert first.checks[1].detail == (
+        "scored on the 600 of 600 test rows that neither model was trained on "
+        "(0 in the training set of version 1)"
+    )
     assert aliases() == {"production": "1"}  # staging cleared: it pointed at the promoted version
     v1 = _client().get_model_version(MODEL, "1")
     assert v1.tags[names.TAG_GATE] == "passed" and v1.current_stage == "Production"
@@ -66,7 +70,7 @@ def test_lifecycle_first_better_worse_forced_rollback(register, aliases, fast_ga
     register("forest")
     second = promote(MODEL, "2", config=fast_gate)
     assert second.passed and second.promoted and second.champion_version == "1"
-    assert {c.name for c in second.checks} == {"overall", "slices", "signature"}
+    assert {c.name for c in second.checks} == {"overall", "slices", "signature", "unseen rows"}
     overall = second.overall
     assert overall.difference.high < 0 and overall.challenger < overall.champion
     assert {r.column for r in second.slices} == {"ocean_proximity", "median_income"}
@@ -149,6 +153,8 @@ def test_gate_scores_steward_pyfunc_models_without_capturing(
             packaged = log_pipeline_model(housing_models[key], input_example=test[features].head(5))
             test.to_parquet("test.parquet")
             mlflow.log_artifact("test.parquet", "data")
+            housing_split.train.to_parquet("train.parquet")  # the clean step's layout: recorded
+            mlflow.log_artifact("train.parquet", "data")
         register_candidate(
             MODEL, packaged.model_uri, run_id=run.info.run_id, spec_json=housing_split.spec_json(),
             test_data_uri=f"runs:/{run.info.run_id}/data/test.parquet", dataset_digest="", dataset_version="",

@@ -51,6 +51,9 @@ class CleaningReport:
         Values outside the clipper's learnt bounds, per clipped column.
     rows_dropped : dict of str to int
         Rows removed before cleaning, by reason (``"duplicates"``).
+    coerced_to_missing : dict of str to int
+        Cells that were not numbers in a column the data loader was told to coerce to numbers
+        (``DatasetSpec.coerce_numeric``), turned into missing values before cleaning, per column.
     """
 
     n_rows: int
@@ -59,6 +62,7 @@ class CleaningReport:
     markers_replaced: dict[str, int] = field(default_factory=dict)
     clipped: dict[str, int] = field(default_factory=dict)
     rows_dropped: dict[str, int] = field(default_factory=dict)
+    coerced_to_missing: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain dict of the fields (JSON-ready)."""
@@ -72,7 +76,7 @@ class CleaningReport:
         """Flat MLflow metrics: ``cleaning/missing_before/<column>``, ``cleaning/clipped/<column>``,
         ``cleaning/duplicates_dropped``, ... (column names made key-safe), all floats."""
         metrics = {f"{METRIC_PREFIX}/rows": float(self.n_rows)}
-        for name in ("missing_before", "missing_after", "markers_replaced", "clipped"):
+        for name in ("missing_before", "missing_after", "markers_replaced", "clipped", "coerced_to_missing"):
             counts = getattr(self, name)
             for column, count in counts.items():
                 metrics[f"{METRIC_PREFIX}/{name}/{_key(column)}"] = float(count)
@@ -85,14 +89,19 @@ class CleaningReport:
 
 
 def cleaning_report(
-    raw: pd.DataFrame, fitted_cleaning: Pipeline, *, duplicates_dropped: int = 0
+    raw: pd.DataFrame,
+    fitted_cleaning: Pipeline,
+    *,
+    duplicates_dropped: int = 0,
+    coerced_to_missing: dict[str, int] | None = None,
 ) -> CleaningReport:
     """Run ``raw`` through the fitted cleaning pipeline up to its imputer and count.
 
     ``fitted_cleaning`` is a fitted pipeline from ``build_cleaning_pipeline`` (or a model
     pipeline from ``build_model_pipeline``, whose ``"cleaning"`` step is used).
     ``duplicates_dropped`` is the number of duplicate rows removed before ``raw`` (by the data
-    loader); it is reported as ``rows_dropped["duplicates"]``.
+    loader); it is reported as ``rows_dropped["duplicates"]``. ``coerced_to_missing`` (column ->
+    cells) is what the loader coerced to missing (``LoadedDataset.coerced``), reported as is.
     """
     if not isinstance(raw, pd.DataFrame):
         raise CleaningParameterError(REPORT_NOT_FRAME.format(type=type(raw).__name__))
@@ -137,6 +146,7 @@ def cleaning_report(
         markers_replaced=_counts(replaced),
         clipped={str(column): int(count) for column, count in (clipped or {}).items()},
         rows_dropped={"duplicates": int(duplicates_dropped)},
+        coerced_to_missing={str(c): int(n) for c, n in (coerced_to_missing or {}).items()},
     )
 
 

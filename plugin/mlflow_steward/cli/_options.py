@@ -39,6 +39,7 @@ _DATA_OPTIONS = [
     click.option("--task", type=click.Choice(["regression", "classification"]), default=None),
     click.option("--categorical", default=None, help="Comma-separated categorical columns (default: auto-detect)."),
     click.option("--missing-markers", default=None, help="Comma-separated strings meaning missing, e.g. '?'."),
+    click.option("--coerce-numeric", default=None, help="Comma-separated numeric columns whose non-number cells become missing (counted)."),
     click.option("--id-column", default=None),
     click.option("--time-column", default=None),
     click.option("--stratify-column", default=None, help="Regression: stratify the split on quantile bins of it."),
@@ -117,6 +118,7 @@ def build_config(**kwargs: Any):
             id_column=kwargs.get("id_column") or None,
             time_column=kwargs.get("time_column") or None,
             stratify_column=kwargs.get("stratify_column") or None,
+            coerce_numeric=_split(kwargs.get("coerce_numeric")) or (),
         )
     cleaning = None
     cleaning_dict = parse_json_option("--cleaning-config", kwargs.get("cleaning_config"))

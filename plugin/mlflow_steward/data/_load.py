@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -28,9 +28,21 @@ TARGET_NAN = (
     "drop or fill those rows before loading"
 )
 NOT_NUMERIC = (
-    "dataset file {path}: column {column!r} is declared numeric but {count} rows are not numbers, "
-    "e.g. {sample!r}; list it as categorical or add the value to missing_markers"
+    "dataset file {path}: column {column!r} is declared numeric but {count:,} rows are not numbers "
+    "({examples}); list it as categorical, add the values to missing_markers, or coerce them to "
+    "missing (coerce_numeric / --coerce-numeric {column})"
 )
+#: Share of a text column's non-missing cells that must parse as numbers for it to count as a
+#: numeric column with a few stray cells (refused) rather than a categorical one.
+MOSTLY_NUMERIC_SHARE = 0.95
+MOSTLY_NUMERIC = (
+    "dataset file {path}: column {column!r} holds numbers in {numbers:,} of {present:,} non-missing "
+    "rows, but {count:,} {cells} not ({examples}), so it would silently become categorical. Declare "
+    "those values missing (missing_markers / --missing-markers {markers}), coerce them to missing "
+    "(coerce_numeric / --coerce-numeric {column}; they are counted in the cleaning report), or "
+    "declare the column categorical (categorical / --categorical)"
+)
+_LISTED_CELLS = 5
 TARGET_NOT_NUMERIC = (
     "dataset file {path}: regression target {target!r} must be numeric but {count} rows are not "
     "numbers, e.g. {sample!r}; use task='classification' for class labels"
@@ -48,7 +60,8 @@ class LoadedDataset:
     ``frame`` has missing markers as NaN, text cells stripped, duplicate rows dropped (first kept);
     its index is the 0-based data-row number in the source file, so dropped rows leave gaps.
     ``spec`` is resolved; ``digest`` is :func:`dataset_digest` of ``frame``; ``source`` is the
-    file's absolute path.
+    file's absolute path. ``coerced`` counts, per ``spec.coerce_numeric`` column, the cells that
+    were not numbers and became NaN.
     """
 
     frame: pd.DataFrame
@@ -56,6 +69,7 @@ class LoadedDataset:
     source: str
     digest: str
     duplicates_dropped: int
+    coerced: dict[str, int] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -142,24 +156,88 @@ def _non_numeric(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers, values.notna() & numbers.isna()
 
 
-def _check_numeric(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> None:
-    """Declared numeric columns and a regression target must hold numbers (converted in place)."""
-    checks = [(c, NOT_NUMERIC) for c in spec.numeric or ()]
-    if spec.task == "regression":
-        checks.append((spec.target, TARGET_NOT_NUMERIC))
-    for column, message in checks:
-        if is_numeric_feature_dtype(frame[column].dtype):
-            continue
-        numbers, bad = _non_numeric(frame[column])
+def _examples(series: pd.Series, bad: pd.Series) -> str:
+    """``row 0: 'abc', row 17: 'n/a'`` for the first offending cells (rows counted from 0 after the
+    header, as ``LoadedDataset.frame``'s index)."""
+    cells = series[bad]
+    shown = [
+        f"row {row}: {(value.item() if hasattr(value, 'item') else value)!r}"
+        for row, value in cells.head(_LISTED_CELLS).items()
+    ]
+    more = f" and {len(cells) - _LISTED_CELLS:,} more" if len(cells) > _LISTED_CELLS else ""
+    return ", ".join(shown) + more
+
+
+def _distinct_text(series: pd.Series, bad: pd.Series) -> str:
+    """The offending values as a --missing-markers argument (at most a few, quoted for a shell)."""
+    values = list(dict.fromkeys(str(v) for v in series[bad]))
+    text = ",".join(values[:_LISTED_CELLS])
+    return repr(text) + (" ..." if len(values) > _LISTED_CELLS else "")
+
+
+def _is_text(dtype: object) -> bool:
+    return (
+        pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def _check_numeric(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> dict[str, int]:
+    """Columns that must or should hold numbers, converted in place; returns the cells coerced.
+
+    * a regression target must be numeric;
+    * declared numeric columns (``spec.numeric``) must be numeric unless also in ``coerce_numeric``;
+    * ``coerce_numeric`` columns: cells that are not numbers become NaN and are counted;
+    * any other text column whose non-missing cells are numbers in at least
+      :data:`MOSTLY_NUMERIC_SHARE` of the rows is refused (:data:`MOSTLY_NUMERIC`): a few stray
+      text cells would otherwise turn a numeric column categorical without a word.
+    """
+    if spec.task == "regression" and not is_numeric_feature_dtype(frame[spec.target].dtype):
+        numbers, bad = _non_numeric(frame[spec.target])
         if bad.any():
-            sample = frame[column][bad].iloc[0]
+            sample = frame[spec.target][bad].iloc[0]
             sample = sample.item() if hasattr(sample, "item") else sample
             raise StewardInputError(
-                message.format(
-                    path=path, column=column, target=column, count=int(bad.sum()), sample=sample
-                )
+                TARGET_NOT_NUMERIC.format(path=path, target=spec.target, count=int(bad.sum()), sample=sample)
             )
-        frame[column] = numbers
+        frame[spec.target] = numbers
+    declared = set(spec.numeric or ())
+    coerce = set(spec.coerce_numeric)
+    not_features = {c for role, c in spec.role_columns() if role not in ("numeric",)}
+    coerced: dict[str, int] = {}
+    for column in frame.columns:
+        if column in not_features and column not in declared | coerce:
+            continue  # target, id, time and declared categorical columns
+        series = frame[column]
+        if is_numeric_feature_dtype(series.dtype):
+            if column in coerce:
+                coerced[str(column)] = 0
+            continue
+        if column not in declared | coerce and not _is_text(series.dtype):
+            continue  # bool and datetime columns keep their kind
+        numbers, bad = _non_numeric(series)
+        count = int(bad.sum())
+        if column in coerce:
+            frame[column] = pd.to_numeric(numbers.where(~bad), errors="coerce")
+            coerced[str(column)] = count
+        elif column in declared:
+            if count:
+                raise StewardInputError(
+                    NOT_NUMERIC.format(path=path, column=column, count=count, examples=_examples(series, bad))
+                )
+            frame[column] = numbers
+        elif count:
+            present = int(series.notna().sum())
+            if present - count >= MOSTLY_NUMERIC_SHARE * present:
+                raise StewardInputError(
+                    MOSTLY_NUMERIC.format(
+                        path=path, column=column, numbers=present - count, present=present,
+                        count=count, cells="cell is" if count == 1 else "cells are",
+                        examples=_examples(series, bad), markers=_distinct_text(series, bad),
+                    )
+                )
+    return coerced
 
 
 def _check_target(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> None:
@@ -179,7 +257,9 @@ def load_dataset(path: str | Path, spec: DatasetSpec) -> LoadedDataset:
     """Load a CSV (``.csv``, ``.csv.gz``) or Parquet file and validate it against ``spec``.
 
     Text cells are stripped of surrounding spaces (so ``" ?"`` matches the marker ``"?"``), missing
-    markers and blank cells become NaN, declared numeric columns are converted or rejected, and
+    markers and blank cells become NaN, declared numeric columns are converted or rejected, a text
+    column that is numeric but for a few cells is rejected (unless listed in ``coerce_numeric``:
+    then those cells become NaN and are counted in ``coerced``), and
     duplicate rows (equal in every column, id column included) are dropped and counted; CSV files
     also get pandas' default NA strings (``NA``, ``null``, empty...). Every problem raises
     :class:`StewardInputError`. The time column is kept as read (not parsed, not sorted).
@@ -196,7 +276,7 @@ def load_dataset(path: str | Path, spec: DatasetSpec) -> LoadedDataset:
     frame.index = pd.RangeIndex(len(frame))
     spec.check_columns(frame, source=f"dataset file {path}")
     _check_target(frame, spec, path)
-    _check_numeric(frame, spec, path)
+    coerced = _check_numeric(frame, spec, path)
     duplicated = frame.duplicated(keep="first")
     frame = frame.loc[~duplicated]
     resolved = spec.resolve(frame, source=f"dataset file {path}")
@@ -206,4 +286,5 @@ def load_dataset(path: str | Path, spec: DatasetSpec) -> LoadedDataset:
         source=str(path),
         digest=dataset_digest(frame),
         duplicates_dropped=int(duplicated.sum()),
+        coerced=coerced,
     )

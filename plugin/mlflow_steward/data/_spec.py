@@ -27,6 +27,10 @@ SPEC_NOT_RESOLVED = (
 SPEC_BAD_JSON = "DatasetSpec JSON could not be parsed: {reason}"
 SPEC_UNKNOWN_KEYS = "DatasetSpec JSON has unknown keys {keys}; expected keys are {expected}"
 SPEC_MISSING_KEYS = "DatasetSpec JSON lacks the required keys {keys}"
+COERCE_ROLE_CONFLICT = (
+    "DatasetSpec.coerce_numeric names column {column!r}, which is the {role} column; only feature "
+    "columns can be coerced to numbers"
+)
 MISSING_COLUMN = (
     "{source}: no {role} column {column!r} (named in the DatasetSpec); columns are: {columns}"
 )
@@ -87,6 +91,12 @@ class DatasetSpec:
     numeric; target, id and time columns are never features. Columns of other dtypes (datetimes) and,
     when one list is given explicitly, columns outside it that the other rule does not pick up, are
     not features. Lists are stored as tuples; a single string is accepted as a one-column list.
+
+    ``coerce_numeric`` lists columns to read as numbers even though some cells are not: those
+    cells become missing and are counted (``LoadedDataset.coerced``, the cleaning report). Without
+    it, a column that is numeric but for a few cells is refused by ``load_dataset`` (see
+    ``_load.MOSTLY_NUMERIC``), never silently turned categorical. It is left out of
+    :meth:`to_dict` when empty, so specs without it keep their JSON (and step keys).
     """
 
     target: str
@@ -97,6 +107,7 @@ class DatasetSpec:
     id_column: str | None = None
     time_column: str | None = None
     stratify_column: str | None = None
+    coerce_numeric: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, str) or not self.target:
@@ -106,6 +117,7 @@ class DatasetSpec:
         set_ = object.__setattr__
         set_(self, "categorical", _as_names("categorical", self.categorical))
         set_(self, "numeric", _as_names("numeric", self.numeric))
+        set_(self, "coerce_numeric", _as_names("coerce_numeric", self.coerce_numeric) or ())
         markers = self.missing_markers
         markers = (markers,) if isinstance(markers, str) else tuple(markers)
         if not all(isinstance(m, str) for m in markers):
@@ -125,6 +137,9 @@ class DatasetSpec:
                     COLUMN_ROLE_CONFLICT.format(column=column, first=seen[column], second=role)
                 )
             seen.setdefault(column, role)
+        for column in self.coerce_numeric:
+            if seen.get(column, "numeric") != "numeric":
+                raise StewardInputError(COERCE_ROLE_CONFLICT.format(column=column, role=seen[column]))
 
     def role_columns(self) -> list[tuple[str, str]]:
         """(role, column) for every column the spec names except ``stratify_column``."""
@@ -136,9 +151,11 @@ class DatasetSpec:
         return pairs
 
     def listed_columns(self) -> list[tuple[str, str]]:
-        """(role, column) for every column the spec names, ``stratify_column`` included."""
+        """(role, column) for every column the spec names, ``stratify_column`` and
+        ``coerce_numeric`` included."""
         pairs = self.role_columns()
-        return pairs + ([("stratify", self.stratify_column)] if self.stratify_column else [])
+        pairs += [("stratify", self.stratify_column)] if self.stratify_column else []
+        return pairs + [("coerce_numeric", c) for c in self.coerce_numeric]
 
     @property
     def is_resolved(self) -> bool:
@@ -183,10 +200,11 @@ class DatasetSpec:
         return dataclasses.replace(self, categorical=categorical, numeric=numeric)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (tuples become lists)."""
+        """Plain JSON-able dict (tuples become lists; an empty ``coerce_numeric`` is left out)."""
         return {
             f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
             for f in dataclasses.fields(self)
+            if f.name != "coerce_numeric" or self.coerce_numeric
         }
 
     def to_json(self) -> str:

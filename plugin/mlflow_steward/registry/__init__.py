@@ -1,9 +1,10 @@
 """The registry: every write to MLflow's model registry goes through here.
 
-Register a candidate (tags, description, ``staging`` alias), gate it against production on the
-same test set with paired bootstrap intervals overall and per slice, promote it all-or-nothing
-under a registry-held lock, keep the production history, roll back, report status. Nothing else in
-mlflow-steward moves an alias.
+Register a candidate (tags, description, its training rows, ``staging`` alias), gate it against
+production on the test rows neither model was trained on with paired bootstrap intervals overall
+and per slice, promote it all-or-nothing under a registry-held lock, keep the production history
+(intent, then confirmation), roll back, report status. Nothing else in mlflow-steward moves an
+alias.
 """
 
 from mlflow_steward.registry._candidate import metric_tags, register_candidate

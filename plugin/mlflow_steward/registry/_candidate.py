@@ -12,6 +12,7 @@ from mlflow_steward.registry import _messages as msg
 from mlflow_steward.registry._client import check_name, get_client, mirror_stage, set_alias
 from mlflow_steward.registry._describe import SECTION_CANDIDATE, candidate_markdown, fit_description, merge_section
 from mlflow_steward.registry._format import fmt_interval
+from mlflow_steward.registry._unseen import artifact_exists, run_artifact, sibling_train_uri
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -64,6 +65,7 @@ def register_candidate(
     code_version: str,
     task: str,
     client: MlflowClient | None = None,
+    train_data_uri: str | None = None,
 ) -> ModelVersion:
     """Register ``model_uri`` as a new version of ``name``, record where it came from, alias ``staging``.
 
@@ -71,7 +73,12 @@ def register_candidate(
     and version, the fixed test set's artifact URI (the gate scores on it), the dataset spec, task,
     target, code version, and one ``steward.metric.<name>`` tag per overall metric, e.g.
     ``steward.metric.rmse = "49,100 [48,200, 50,100]"``. The description gets a Markdown
-    "candidate" section. The ``staging`` alias moves to the new version and the legacy stage is
+    "candidate" section.
+
+    ``train_data_uri`` records the rows the model was trained on (tag ``steward.train_data_uri``):
+    the gate scores only test rows that neither it nor production was trained on. When omitted and
+    the test set is a data run's ``runs:/<run>/data/test.parquet``, that run's
+    ``data/train.parquet`` is recorded. The ``staging`` alias moves to the new version and the legacy stage is
     mirrored to "Staging" when the registry still supports stages (best effort, never relied on).
     The ``production`` alias is never touched here: only :func:`promote` moves it.
     """
@@ -89,6 +96,8 @@ def register_candidate(
     except StewardInputError as exc:
         raise StewardInputError(msg.BAD_SPEC.format(what="spec_json", error=exc)) from None
     recorded = metric_tags(metrics)
+    client = get_client(client)
+    train_data_uri = _checked_train_uri(client, train_data_uri, test_data_uri)
     tags = {
         names.TAG_TASK: task,
         names.TAG_TARGET: spec.target,
@@ -101,8 +110,9 @@ def register_candidate(
     }
     if run_id:
         tags[names.TAG_TRAIN_RUN] = run_id
+    if train_data_uri:
+        tags[names.TAG_TRAIN_DATA_URI] = train_data_uri
 
-    client = get_client(client)
     try:
         client.create_registered_model(name)
     except MlflowException as exc:
@@ -136,3 +146,14 @@ def register_candidate(
     set_alias(client, name, names.ALIAS_STAGING, mv.version)
     mirror_stage(client, name, mv.version, names.STAGE_STAGING)
     return client.get_model_version(name, mv.version)
+
+
+def _checked_train_uri(client: MlflowClient, given: str | None, test_data_uri: str) -> str | None:
+    """``given`` (a ``runs:/`` URI must exist), else the training split beside the test set, else None."""
+    if given is None or not str(given).strip():
+        return sibling_train_uri(client, test_data_uri)
+    given = str(given).strip()
+    parts = run_artifact(given)
+    if parts is not None and not artifact_exists(client, *parts):
+        raise StewardInputError(msg.TRAIN_DATA_MISSING.format(uri=given, run_id=parts[0], path=parts[1]))
+    return given

@@ -84,6 +84,7 @@ class GateConfig:
     thresholds: Mapping[str, str] | None = None  # first candidate; None: DEFAULT_THRESHOLDS[task]
     check_signature: bool = True  # compare input column names and types with production's
     random_state: int | None = 0  # bootstrap seed (None: fresh randomness)
+    min_unseen_rows: int = 100  # fewer test rows that neither model trained on: the gate refuses
 
     def __post_init__(self) -> None:
         _check_metric("metric", self.metric)
@@ -101,6 +102,7 @@ class GateConfig:
         _check_bool("check_signature", self.check_signature)
         if self.random_state is not None:
             _check_int("random_state", self.random_state, minimum=0)
+        _check_int("min_unseen_rows", self.min_unseen_rows, minimum=10)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> GateConfig:

@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.registry import _messages as msg
+from mlflow_steward.registry._client import get_version
 from mlflow_steward.registry._config import CLASSIFICATION_METRICS, REGRESSION_METRICS, GateConfig
 from mlflow_steward.registry._decision import Check, GateDecision
 from mlflow_steward.registry._gate import compare, first_candidate, metric_def
 from mlflow_steward.registry._scoring import LoadedModel, TestSet, compare_signatures, load_test_set, load_version
+from mlflow_steward.registry._unseen import restrict_to_unseen, training_rows
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -75,7 +78,8 @@ def evaluate_gate(
 ) -> GateDecision:
     """The gate's decision for ``mv`` against ``champion_version`` (None: absolute thresholds).
 
-    Pure reading: nothing is written to MLflow here.
+    Both models are scored only on the test rows neither was trained on (:mod:`._unseen`). Pure
+    reading: nothing is written to MLflow here.
     """
     test = load_test_set(client, mv, data=data, spec=spec)
     task = test.spec.task
@@ -84,9 +88,17 @@ def evaluate_gate(
     thresholds = config.thresholds_for(task) if champion_version is None else []
     for threshold in thresholds:
         _check_metric_task(f"thresholds.{threshold.metric}", threshold.metric, task)
+    name, version = mv.name, str(mv.version)
+    trained = [training_rows(client, mv)]
+    if champion_version is not None:
+        trained.append(training_rows(client, get_version(client, name, champion_version)))
+    unseen = restrict_to_unseen(
+        client, name, test, trained, data_given=data is not None, min_rows=config.min_unseen_rows,
+        test_data_uri=None if data is not None else mv.tags.get(names.TAG_TEST_DATA_URI),
+    )
+    test = unseen.test  # only rows neither model was trained on are scored
     masks = slice_masks_for(test, config)
     X = test.features()
-    name, version = mv.name, str(mv.version)
     challenger = load_version(client, name, version)
     targets = _Targets(test, challenger)
     common = dict(
@@ -101,15 +113,16 @@ def evaluate_gate(
         rows, checks, results = first_candidate(
             targets.y, predictions, masks, metric=metric, thresholds=thresholds, config=config
         )
-        return GateDecision(checks=tuple(checks), rows=tuple(rows), thresholds=tuple(results), **common)
+        return GateDecision(checks=(*checks, unseen.check), rows=tuple(rows), thresholds=tuple(results), **common)
 
     champion = load_version(client, name, champion_version)
-    checks: list[Check] = []
+    checks: list[Check] = [unseen.check]
     if config.check_signature:
         ok, detail = compare_signatures(challenger.signature_inputs, champion.signature_inputs)
-        checks.append(Check("signature", ok, detail))
+        signature = Check("signature", ok, detail)
         if not ok:  # the champion may not even predict on the challenger's columns: stop here
-            return GateDecision(checks=tuple(checks), rows=(), **common)
+            return GateDecision(checks=(signature,), rows=(), **common)
+        checks.append(signature)
     new = _predictions(challenger, X, metric, targets)
     old = _predictions(champion, X, metric, targets)
     rows, compared = compare(targets.y, new, old, masks, metric=metric, config=config)

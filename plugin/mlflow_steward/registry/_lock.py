@@ -4,8 +4,8 @@ MLflow has no compare-and-set: an alias write or a tag write is a plain overwrit
 promotions and rollbacks across processes *and machines* (anything that reaches the same tracking
 server), the lock is a lease written as a tag::
 
-    {"token": "<uuid4>", "owner": "user@host pid 123", "host": ..., "pid": ..., "purpose": ...,
-     "acquired": <unix time>, "expires": <unix time>}
+    {"token": "<uuid4>", "owner": "user@host pid 123", "host": ..., "pid": ..., "pidns": ...,
+     "purpose": ..., "acquired": <unix time>, "expires": <unix time>}
 
 Acquire = read the tag; if it is absent, expired, or unreadable, write ours with a fresh random
 token; sleep ``settle`` seconds; read it back. Only if our token is still there do we own it
@@ -36,7 +36,10 @@ Known limits, honestly:
   (seconds), not while scoring, so the default ``ttl`` of 120 s is generous.
 * Release reads, then deletes: if our lease expired and a competitor took it in between, we delete
   theirs. The same short-window caveat applies.
-* A killed holder leaves the tag until ``expires``; after that the next caller takes it over.
+* A killed holder leaves the tag behind. When the holder ran on this machine (same host name and
+  PID namespace) and its pid is gone, the next caller breaks the lock at once; otherwise it waits
+  until ``expires`` and takes it over then. Either way the take-over is recorded in the production
+  history (action ``break lock``, naming the old owner and why).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError, StewardLockError
 from mlflow_steward.registry import _messages as msg
 from mlflow_steward.registry._client import get_model
+from mlflow_steward.registry._history import ACTION_BREAK_LOCK, append_event
+from mlflow_steward.registry._process import ProcessId
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -77,6 +82,7 @@ class LockInfo:
     purpose: str
     acquired: float
     expires: float
+    holder: ProcessId | None = None  # host, pid and PID namespace of the owner's process
 
     @classmethod
     def parse(cls, text: str | None) -> LockInfo | None:
@@ -91,6 +97,7 @@ class LockInfo:
                 purpose=str(data.get("purpose", "")),
                 acquired=float(data.get("acquired", 0.0)),
                 expires=float(data["expires"]),
+                holder=ProcessId.from_dict(data),
             )
         except (ValueError, KeyError, TypeError):
             _logger.warning("ignoring an unreadable %s tag: %r", names.TAG_LOCK, text[:200])
@@ -98,6 +105,18 @@ class LockInfo:
 
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.expires
+
+    def owner_gone(self) -> bool:
+        """True when the owner's process ran on this machine and has ended (see ``ProcessId``)."""
+        return self.holder is not None and self.holder.is_gone()
+
+    def stale_reason(self) -> str | None:
+        """Why this lock may be taken over (owner gone, lease expired), or None while it holds."""
+        if self.owner_gone():
+            return f"its owner's process ({self.holder}) is gone"
+        if self.expired():
+            return f"its lease expired at {self.expires_text()}"
+        return None
 
     def expires_text(self) -> str:
         return _dt.datetime.fromtimestamp(self.expires, _dt.timezone.utc).isoformat(timespec="seconds")
@@ -143,6 +162,7 @@ class RegistryLock:
         ttl: float = DEFAULT_TTL,
         wait: float = DEFAULT_WAIT,
         settle: float = DEFAULT_SETTLE,
+        run_id: str | None = None,
     ) -> None:
         for key, value, positive in (("ttl", ttl, True), ("wait", wait, False), ("settle", settle, False)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
@@ -158,6 +178,8 @@ class RegistryLock:
         self.token = uuid.uuid4().hex
         self.owner = f"{whoami()} pid {os.getpid()}"
         self.acquired = False
+        self.run_id = run_id  # the gate or rollback run, named in a lock-break history entry
+        self.broken: tuple[LockInfo, str] | None = None  # the stale lock we took over, and why
 
     # --- protocol -----------------------------------------------------------------------------
     def _payload(self) -> str:
@@ -166,8 +188,7 @@ class RegistryLock:
             {
                 "token": self.token,
                 "owner": self.owner,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
+                **ProcessId.current().to_dict(),
                 "purpose": self.purpose,
                 "acquired": now,
                 "expires": now + self.ttl,
@@ -179,13 +200,13 @@ class RegistryLock:
         from mlflow.exceptions import MlflowException
 
         current = read_lock(self.client, self.name)
+        self.broken = None
         if current is not None and current.token != self.token:
-            if not current.expired():
+            why = current.stale_reason()
+            if why is None:
                 return current
-            _logger.warning(
-                "taking over the expired lock of %r held by %s (expired %s)",
-                self.name, current.owner, current.expires_text(),
-            )
+            _logger.warning("taking over the lock of %r held by %s: %s", self.name, current.owner, why)
+            self.broken = (current, why)
             self._delete_tag()  # so that our write below is an insert (see the module docstring)
         try:
             self.client.set_registered_model_tag(self.name, names.TAG_LOCK, self._payload())
@@ -218,6 +239,7 @@ class RegistryLock:
         while True:
             blocking = self.try_acquire()
             if blocking is None:
+                self._record_break()
                 return self
             if time.monotonic() >= deadline:
                 raise StewardLockError(
@@ -229,6 +251,17 @@ class RegistryLock:
                     )
                 )
             time.sleep(_POLL + (uuid.uuid4().int % 100) / 1000.0)  # jitter against lockstep
+
+    def _record_break(self) -> None:
+        """A lock we took over goes into the production history (best effort: we hold the lock)."""
+        if self.broken is None:
+            return
+        info, why = self.broken
+        reason = f"took over the lock of {info.owner} ({info.purpose or 'no purpose given'}): {why}"
+        try:
+            append_event(self.client, self.name, action=ACTION_BREAK_LOCK, by=whoami(), reason=reason, run_id=self.run_id)
+        except Exception as exc:  # the break itself stands; only its record is missing
+            _logger.warning("could not record the lock break of %r in the history: %s", self.name, exc)
 
     def verify(self) -> None:
         """Raise StewardLockError unless the tag still holds our token and has not expired."""

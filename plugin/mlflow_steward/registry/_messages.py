@@ -72,3 +72,24 @@ NOT_EARLIER = (
     "{current} (use promote to move forward through the gate)"
 )
 EMPTY_REASON = "a rollback of {name!r} needs a non-empty reason (it is recorded in the history)"
+
+# --- training rows: the gate scores only rows neither model trained on (issue 12) -----------------
+TRAIN_DATA_MISSING = (
+    "train_data_uri {uri!r} does not exist (run {run_id} has no artifact {path!r}): register with the "
+    "URI of the rows the model was trained on"
+)
+TRAINING_ROWS_UNKNOWN = (
+    "version {version} of {name!r} has no record of the rows it was trained on (tag {tag!r}, nor a "
+    "data run with {artifact!r}), so the gate cannot tell which rows of the test set {source!r} it has "
+    "seen: pass data= (--data) with a test set neither model was trained on, or force=True (--force)"
+)
+TRAINING_ROWS_UNREADABLE = (
+    "could not read the training rows {source!r} of version {version} of {name!r}: {error}; pass "
+    "data= (--data) with a test set neither model was trained on, or force=True (--force)"
+)
+TOO_FEW_UNSEEN = (
+    "only {unseen:,} of the {total:,} test rows ({source!r}) are not in the training rows of {models} "
+    "of {name!r} ({detail}); the gate needs at least {minimum:,} "
+    "(gate config min_unseen_rows) to decide: pass data= (--data) with a test set neither model was "
+    "trained on, lower min_unseen_rows, or force=True (--force)"
+)

@@ -5,17 +5,26 @@ All or nothing. The order is:
 1. read: the version, the current ``production`` version, the test set; score both models and
    decide (nothing written yet; an error here changes nothing);
 2. record the evaluation in a gate run (metrics, forest plot);
-3. take the registry lock; re-check that ``production`` still points where it did when we scored
-   (else :class:`StewardRegistryError`, nothing changed);
-4. write the records: ``gate/decision.json``, the version's tags (``steward.gate``...) and
-   description, and, for a promotion, the history (tag + full ``gate/history.json``);
+3. take the registry lock (breaking it at once if its owner's process on this machine is gone,
+   see :mod:`._lock`); tidy up what killed operations left (unconfirmed history intents decided,
+   orphaned gate runs closed, see :mod:`._housekeeping`); re-check that ``production`` still
+   points where it did when we scored (else :class:`StewardRegistryError`, nothing changed);
+4. write the records: ``gate/decision.json``; for a promotion the history *intent* (tag + full
+   ``gate/history.json``) and ``steward.promotion`` = pending; then the version's verdict tags
+   (``steward.gate``...) and description. So a version whose gate tag says passed always has a
+   history intent that the next operation decides (``steward.promotion`` = promoted or not
+   applied);
 5. verify the lock is still ours and ``production`` still unchanged, then move the alias: the one
-   write that changes what serves. The stage mirror follows, best effort;
-6. release the lock (always, in ``finally``).
+   write that changes what serves;
+6. confirm: the history entry becomes ``confirmed``, ``steward.promotion`` = promoted,
+   ``gate/decision.json`` says promoted; the stage mirror follows, best effort;
+7. release the lock (always, in ``finally``).
 
 A failure or a kill anywhere before step 5 leaves the previous production model serving. A kill
-between the history write and the alias move leaves a history entry that did not take effect:
-:func:`~mlflow_steward.registry.status` reports it.
+between the intent and the confirmation leaves an unconfirmed intent, which the next promotion or
+rollback decides from where the alias is (``confirmed`` or ``not applied``); readers
+(:func:`~mlflow_steward.registry.status`, :func:`~mlflow_steward.registry.full_history`) apply the
+same rule meanwhile, so the history shows only what took effect.
 """
 
 from __future__ import annotations
@@ -52,10 +61,17 @@ from mlflow_steward.registry._evaluate import evaluate_gate
 from mlflow_steward.registry._history import (
     ACTION_FORCE,
     ACTION_PROMOTE,
-    full_history,
+    STATE_CONFIRMED,
+    STATE_INTENT,
     new_entry,
-    read_history,
     write_history,
+)
+from mlflow_steward.registry._housekeeping import (
+    pending_text,
+    promoted_text,
+    set_promotion_tag,
+    settle_after_error,
+    tidy_up,
 )
 from mlflow_steward.registry._lock import DEFAULT_TTL, DEFAULT_WAIT, RegistryLock, whoami
 from mlflow_steward.registry._records import (
@@ -93,7 +109,9 @@ def promote(
 
     The challenger and the current ``production`` model are scored on the same test set: the one
     recorded on the challenger (``steward.test_data_uri`` + ``steward.dataset_spec``), or ``data``
-    (a CSV or Parquet path) with ``spec`` (a DatasetSpec or its JSON; default: the recorded spec).
+    (a CSV or Parquet path) with ``spec`` (a DatasetSpec or its JSON; default: the recorded spec),
+    and only on its rows neither model was trained on (see :mod:`._unseen`; too few of them is a
+    :class:`StewardGateError`).
     The decision rule is :class:`GateConfig`'s. Without a production model, the first candidate
     must meet ``config.thresholds`` on the conservative end of its intervals.
 
@@ -125,38 +143,62 @@ def promote(
     if force:
         decision = replace(decision, forced=True)
 
+    experiment_id = experiment_for(client, mv)
     run_id = start_run(
-        client, experiment_id=experiment_for(client, mv), step=names.STEP_GATE, name=name, version=version,
+        client, experiment_id=experiment_id, step=names.STEP_GATE, name=name, version=version,
         run_name=f"gate {name} v{version}",
         extra_tags={names.TAG_CHAMPION_VERSION: champion or ""} if champion else None,
     )
     ok = False
     try:
         log_gate_evaluation(client, run_id, decision)
-        with RegistryLock(client, name, purpose=f"promote version {version}", wait=lock_wait, ttl=lock_ttl) as lock:
+        with RegistryLock(
+            client, name, purpose=f"promote version {version}", wait=lock_wait, ttl=lock_ttl, run_id=run_id
+        ) as lock:
+            records = tidy_up(client, name, experiment_id=experiment_id, run_id=run_id, by=whoami())
             recheck_production(client, name, champion, f"gating version {version}")
             move = decision.passed or decision.forced
-            decision = decision.with_outcome(promoted=move, gate_run_id=run_id)
+            decision = decision.with_outcome(promoted=False, gate_run_id=run_id)
             log_json(client, run_id, decision.to_dict(), names.ARTIFACT_GATE_DECISION)
             client.set_tag(run_id, names.TAG_GATE, decision.verdict)
-            _write_version_records(client, mv, decision, reason)
-            if move:
-                previous = full_history(client, name)
+            if not move:
+                _write_version_records(client, mv, decision, reason)
+            else:
                 entry = new_entry(
-                    previous, action=ACTION_FORCE if decision.forced else ACTION_PROMOTE,
+                    records, action=ACTION_FORCE if decision.forced else ACTION_PROMOTE,
                     from_version=champion, to_version=version, by=whoami(),
-                    reason=reason or decision.summary(), run_id=run_id,
+                    reason=reason or decision.summary(), run_id=run_id, state=STATE_INTENT,
                 )
-                log_history(client, run_id, [*previous, entry], names.ARTIFACT_GATE_HISTORY)
-                write_history(client, name, [*read_history(client, name), entry])
+                log_history(client, run_id, [*records, entry], names.ARTIFACT_GATE_HISTORY)
+                write_history(client, name, [*records, entry])  # the intent, before any version tag
+                set_promotion_tag(client, name, version, pending_text(entry))  # before the verdict
+                _write_version_records(client, mv, decision, reason)
                 lock.verify()
                 recheck_production(client, name, champion, f"gating version {version}")
-                set_alias(client, name, names.ALIAS_PRODUCTION, version)  # the one write that serves
+                try:
+                    set_alias(client, name, names.ALIAS_PRODUCTION, version)  # the one write that serves
+                except BaseException:
+                    settle_after_error(client, name, by=whoami())
+                    raise
+                decision = decision.with_outcome(promoted=True, gate_run_id=run_id)
+                _confirm(client, name, version, [*records, replace(entry, state=STATE_CONFIRMED)], decision)
                 _after_move(client, name, version)
         ok = True
     finally:
         finish_run(client, run_id, ok=ok)
     return decision
+
+
+def _confirm(client: MlflowClient, name: str, version: str, history: list, decision: GateDecision) -> None:
+    """The alias moved: confirm the intent, tag the version promoted, rewrite ``gate/decision.json``.
+    Best effort: the promotion took effect; what is not written here the next registry operation
+    reconciles (the intent is decided from where the alias is)."""
+    try:
+        write_history(client, name, history)  # the confirmation
+        set_promotion_tag(client, name, version, promoted_text(history[-1]))
+        log_json(client, decision.gate_run_id or "", decision.to_dict(), names.ARTIFACT_GATE_DECISION)
+    except Exception as exc:
+        _logger.warning("version %s of %r is in production, but its confirmation was not written: %s", version, name, exc)
 
 
 def _unscored(mv: ModelVersion, champion: str | None, config: GateConfig, exc: Exception) -> GateDecision:

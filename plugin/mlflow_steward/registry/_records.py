@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow_steward import names
 from mlflow_steward.registry._decision import OVERALL
+from mlflow_steward.registry._process import ProcessId
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -53,6 +54,7 @@ def start_run(
         names.TAG_STEP: step,
         names.TAG_MODEL_NAME: name,
         names.TAG_MODEL_VERSION: str(version),
+        names.TAG_OWNER: ProcessId.current().to_json(),  # so a later operation can tell it was orphaned
         **(extra_tags or {}),
     }
     active = mlflow.active_run()

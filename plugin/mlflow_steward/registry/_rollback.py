@@ -4,12 +4,14 @@ A rollback is an operator's emergency action: it is not gated (the version it re
 before). Without ``to`` it goes to the version production had before the current one was last
 promoted; rollback entries are skipped, so rolling back twice walks further back instead of
 toggling between two versions. Nothing is deleted; the version rolled away from is archived in the
-stage mirror.
+stage mirror. Like a promotion, the move is written as a history intent and confirmed after the
+alias moved (see :mod:`._history`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mlflow_steward import names
@@ -26,18 +28,22 @@ from mlflow_steward.registry._client import (
 )
 from mlflow_steward.registry._history import (
     ACTION_ROLLBACK,
+    STATE_CONFIRMED,
+    STATE_INTENT,
     HistoryEntry,
     full_history,
     new_entry,
     previous_production,
-    read_history,
     write_history,
 )
+from mlflow_steward.registry._housekeeping import settle_after_error, tidy_up
 from mlflow_steward.registry._lock import DEFAULT_TTL, DEFAULT_WAIT, RegistryLock, whoami
 from mlflow_steward.registry._records import experiment_for, finish_run, log_history, log_json, start_run
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,28 +105,41 @@ def rollback(
     target = rollback_target(client, name, current, to)
     assert current is not None  # rollback_target raised otherwise
     target_mv = client.get_model_version(name, target)
+    experiment_id = experiment_for(client, target_mv)
     run_id = start_run(
-        client, experiment_id=experiment_for(client, target_mv), step=names.STEP_ROLLBACK, name=name,
+        client, experiment_id=experiment_id, step=names.STEP_ROLLBACK, name=name,
         version=target, run_name=f"rollback {name} v{current} -> v{target}",
     )
     ok = False
     try:
-        with RegistryLock(client, name, purpose=f"roll back to version {target}", wait=lock_wait, ttl=lock_ttl) as lock:
+        with RegistryLock(
+            client, name, purpose=f"roll back to version {target}", wait=lock_wait, ttl=lock_ttl, run_id=run_id
+        ) as lock:
+            records = tidy_up(client, name, experiment_id=experiment_id, run_id=run_id, by=whoami())
             recheck_production(client, name, current, f"rolling back to version {target}")
-            previous = full_history(client, name)
             entry = new_entry(
-                previous, action=ACTION_ROLLBACK, from_version=current, to_version=target, by=whoami(),
-                reason=reason.strip(), run_id=run_id,
+                records, action=ACTION_ROLLBACK, from_version=current, to_version=target, by=whoami(),
+                reason=reason.strip(), run_id=run_id, state=STATE_INTENT,
             )
             log_json(client, run_id, entry.to_dict(), names.ARTIFACT_ROLLBACK_DECISION)
-            log_history(client, run_id, [*previous, entry], names.ARTIFACT_ROLLBACK_HISTORY)
+            log_history(client, run_id, [*records, entry], names.ARTIFACT_ROLLBACK_HISTORY)
             client.set_model_version_tag(name, current, names.TAG_ROLLBACK_RUN, run_id)
-            write_history(client, name, [*read_history(client, name), entry])
+            write_history(client, name, [*records, entry])  # the intent
             lock.verify()
             recheck_production(client, name, current, f"rolling back to version {target}")
-            set_alias(client, name, names.ALIAS_PRODUCTION, target)
+            try:
+                set_alias(client, name, names.ALIAS_PRODUCTION, target)
+            except BaseException:
+                settle_after_error(client, name, by=whoami())
+                raise
+            entry = replace(entry, state=STATE_CONFIRMED)
+            try:
+                write_history(client, name, [*records, entry])  # the confirmation
+            except Exception as exc:  # the move happened; the next registry operation confirms it
+                _logger.warning("rolled back %r, but the confirmation was not written: %s", name, exc)
             mirror_stage(client, name, target, names.STAGE_PRODUCTION, archive_existing=True)
         ok = True
     finally:
         finish_run(client, run_id, ok=ok)
     return RollbackResult(name, current, target, reason.strip(), run_id, entry)
+

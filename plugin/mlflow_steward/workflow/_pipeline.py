@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from mlflow_steward import names
 from mlflow_steward.workflow._config import PipelineConfig
-from mlflow_steward.workflow._steps import TrainOutcome, clean_step, train_step, tune_step
+from mlflow_steward.workflow._steps import TrainOutcome, clean_step, load_checked, train_step, tune_step
 
 Echo = Callable[[str], None]
 
@@ -29,8 +29,9 @@ def run_pipeline(config: PipelineConfig, *, echo: Echo = print) -> PipelineOutco
     """Run every step under one parent run (the run ``mlflow run`` started, if any)."""
     import mlflow
 
+    loaded = load_checked(config)  # bad data is refused before any run starts
     with mlflow.start_run(run_name="main", tags={names.TAG_STEP: "main"}) as main_run:
-        data = clean_step(config, echo=echo)
+        data = clean_step(config, echo=echo, loaded=loaded)
         tune = tune_step(config, data.run_id, echo=echo)
         train = train_step(config, data.run_id, tune.run_id, echo=echo)
         mlflow.set_tags(

@@ -67,11 +67,24 @@ def file_sha256(path: Path) -> str:
 
 
 # --- clean -----------------------------------------------------------------------------------
-def clean_step(config: PipelineConfig, *, echo: Echo = print) -> StepOutcome:
-    """Load and validate the data, drop duplicates, split, log the split and the cleaning report."""
-    path, spec, cleaning_config = resolve_inputs(config)
+def load_checked(config: PipelineConfig) -> Any:
+    """The job's dataset, loaded and validated before any run starts (bad data raises
+    StewardInputError and nothing is written)."""
+    from mlflow_steward import data
+
+    path, spec, _ = resolve_inputs(config)
     if not path.exists():
         raise StewardInputError(f"data file {str(path)!r} does not exist")
+    return data.load_dataset(path, spec)
+
+
+def clean_step(config: PipelineConfig, *, echo: Echo = print, loaded: Any = None) -> StepOutcome:
+    """Load and validate the data, drop duplicates, split, log the split and the cleaning report.
+
+    ``loaded`` is the job's :func:`load_checked` dataset when the caller validated it already.
+    """
+    path, spec, cleaning_config = resolve_inputs(config)
+    loaded = loaded if loaded is not None else load_checked(config)
     params = {
         "data": str(path),
         "test_size": config.test_size,
@@ -81,20 +94,19 @@ def clean_step(config: PipelineConfig, *, echo: Echo = print) -> StepOutcome:
     }
 
     def body(run_id: str) -> None:
-        _run_clean(path, spec, cleaning_config, config, echo)
+        _run_clean(path, loaded, cleaning_config, config, echo)
 
     return run_step(
         "clean", params, {"data_sha256": file_sha256(path)}, body, reuse=config.reuse, echo=echo
     )
 
 
-def _run_clean(path: Path, spec, cleaning_config, config: PipelineConfig, echo: Echo) -> None:
+def _run_clean(path: Path, loaded, cleaning_config, config: PipelineConfig, echo: Echo) -> None:
     import mlflow
 
     from mlflow_steward import data
     from mlflow_steward.cleaning import cleaning_report
 
-    loaded = data.load_dataset(path, spec)
     spec = loaded.spec
     train, test = data.split_train_test(
         loaded.frame, spec, test_size=config.test_size, random_state=config.random_state
@@ -113,7 +125,8 @@ def _run_clean(path: Path, spec, cleaning_config, config: PipelineConfig, echo: 
 
     fitted = make_cleaning(spec, cleaning_config).fit(feature_frame(spec, train), train[spec.target])
     report = cleaning_report(
-        feature_frame(spec, train), fitted, duplicates_dropped=loaded.duplicates_dropped
+        feature_frame(spec, train), fitted, duplicates_dropped=loaded.duplicates_dropped,
+        coerced_to_missing=loaded.coerced,
     )
     mlflow.log_text(report.to_json(), names.ARTIFACT_CLEANING_REPORT)
     mlflow.log_metrics(report.metrics())
