@@ -20,6 +20,7 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_registry", "status"),
     ("_capture", "capture"),
     ("_data", "data"),
+    ("_retrain", "retrain"),
 )
 
 

@@ -92,3 +92,98 @@ class IngestConfig:
     @classmethod
     def coerce(cls, value: IngestConfig | Mapping[str, Any] | None) -> IngestConfig:
         return value if isinstance(value, IngestConfig) else _from_mapping(cls, "ingest config", value)
+
+
+ENSEMBLE_METHODS = ("greedy", "mean", "weighted", "stacking")
+_NOT_IN_KEY = ("lock_wait", "lock_ttl", "reuse")
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    """``steward retrain``: what to retrain on, how to search, when to refresh the test set.
+
+    dataset : the named dataset; its current version is trained and tested on.
+    model_name : the registered model (default: the dataset's name).
+    cleaning : a :class:`~mlflow_steward.cleaning.CleaningConfig` (or its dict); None: the current
+        production model's (its data run's ``cleaning/config.json``), else the defaults.
+    strategy, families, n_trials, cv, random_state, storage, study_name, n_jobs, workers : the
+        tuning search, as for the main job.
+    evaluation, gate : the steward evaluator's and the gate's configuration (dicts).
+    ensemble : rebuild an ensemble of the tuned families with this method (None: a single model);
+        it goes to the gate only if it beats the best single model.
+    warm_start : enqueue the production model's parameters as the first trial.
+    max_promotions : promotions one test-set generation may decide; once reached, the retrain
+        refreshes the test set first (and a decision on a generation past it carries a warning).
+    refresh_min_rows : rows a refreshed test set must have (drawn from batches production never
+        trained on); fewer: no refresh, the warning stays.
+    min_test_rows : a dataset version with a smaller test set is refused (the gate needs rows).
+    lock_wait : seconds to wait for another retrain of the dataset to finish (cron overlaps).
+    lock_ttl : seconds the retrain's lease lasts without renewal (renewed every ttl/4 while alive).
+    """
+
+    dataset: str
+    model_name: str | None = None
+    cleaning: Any = None
+    strategy: str = "optuna"
+    families: tuple[str, ...] | None = None
+    n_trials: int = 24
+    cv: int = 3
+    random_state: int = 42
+    storage: str | None = None
+    study_name: str | None = None
+    n_jobs: int = 1
+    workers: int | None = None
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    gate: dict[str, Any] = field(default_factory=dict)
+    ensemble: str | None = None
+    warm_start: bool = True
+    max_promotions: int = 3
+    refresh_min_rows: int = 200
+    min_test_rows: int = 30
+    lock_wait: float = 3600.0
+    lock_ttl: float = 300.0
+    register: bool = True
+    reuse: bool = True
+
+    def __post_init__(self) -> None:
+        where = "retrain config"
+        set_ = object.__setattr__
+        if self.model_name is None:
+            set_(self, "model_name", self.dataset)
+        if self.families is not None:
+            set_(self, "families", (self.families,) if isinstance(self.families, str) else tuple(self.families))
+        if self.strategy not in ("optuna", "grid"):
+            raise StewardInputError(BAD_VALUE.format(where=where, key="strategy", expected="'optuna' or 'grid'",
+                                                     value=self.strategy))
+        if self.ensemble is not None and self.ensemble not in ENSEMBLE_METHODS:
+            raise StewardInputError(BAD_VALUE.format(where=where, key="ensemble",
+                                                     expected=" or ".join(ENSEMBLE_METHODS) + " (or None)",
+                                                     value=self.ensemble))
+        _number(where, "n_trials", self.n_trials, low=1, integer=True)
+        _number(where, "cv", self.cv, low=2, integer=True)
+        _number(where, "random_state", self.random_state, low=0, integer=True)
+        _number(where, "n_jobs", self.n_jobs, low=1, integer=True)
+        if self.workers is not None:
+            _number(where, "workers", self.workers, low=1, integer=True)
+        _number(where, "max_promotions", self.max_promotions, low=1, integer=True)
+        _number(where, "refresh_min_rows", self.refresh_min_rows, low=1, integer=True)
+        _number(where, "min_test_rows", self.min_test_rows, low=2, integer=True)
+        _number(where, "lock_wait", self.lock_wait, low=0.0)
+        _number(where, "lock_ttl", self.lock_ttl, low=1.0)
+        for key in ("evaluation", "gate"):
+            if not isinstance(getattr(self, key), Mapping):
+                raise StewardInputError(NOT_MAPPING.format(where=f"{where} {key}", got=type(getattr(self, key)).__name__))
+        if isinstance(self.cleaning, Mapping):
+            from mlflow_steward.cleaning import CleaningConfig
+
+            set_(self, "cleaning", CleaningConfig.from_dict(dict(self.cleaning)))
+
+    def key_fields(self) -> dict[str, Any]:
+        """What decides the result (the retrain key): everything but the lock timings and reuse."""
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name in _NOT_IN_KEY:
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = value.to_dict() if hasattr(value, "to_dict") else value
+        return out
