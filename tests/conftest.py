@@ -178,23 +178,28 @@ def make_server_env():
 
 
 @contextlib.contextmanager
-def tracking_server(backend_store_uri: str, root: Path, *, timeout: float = 120.0) -> Iterator[str]:
+def tracking_server(
+    backend_store_uri: str, root: Path, *, timeout: float = 120.0, extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """``mlflow server`` on 127.0.0.1 and a free port, artifacts proxied into ``root``; yields its URL.
 
     The venv's bin goes first on PATH (mlflow server starts uvicorn by bare name); the server's
-    process group is stopped by its pid at the end, also when it fails to come up.
+    process group is stopped by its pid at the end, also when it fails to come up. ``extra_args``
+    (e.g. ``("--app-name", "steward")``) and ``extra_env`` go to the server.
     """
     import urllib.request
 
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra_env or {})
     port = free_port()
     log_path = root / "server.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
              "--backend-store-uri", backend_store_uri, "--artifacts-destination", str(root / "artifacts"),
-             "--workers", "1"],
+             "--workers", "1", *extra_args],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

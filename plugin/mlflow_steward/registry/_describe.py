@@ -3,8 +3,9 @@
 A description is made of sections between HTML-comment markers (``<!-- steward:gate -->`` …
 ``<!-- /steward:gate -->``), so a new gate decision replaces the previous one and leaves the
 registration section, and any text a person wrote outside the markers, untouched. MLflow's SQL
-schema declares ``model_versions.description`` as ``VARCHAR(5000)``: the gate table is cut to fit
-(worst slices first) and points at ``gate/decision.json`` for the full table.
+schema declares ``model_versions.description`` as ``VARCHAR(5000)``. The gate section stays short:
+the overall row and only the slices that decided or were flagged (worst first, cut to fit), the
+others counted, and a link to the model's steward page and to ``gate/decision.json`` for the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from typing import TYPE_CHECKING, Mapping
 
 from mlflow_steward import names
-from mlflow_steward.registry._decision import OVERALL, WORSE
+from mlflow_steward.registry._decision import NOT_COMPARED, OK, OVERALL, TOO_SMALL, WORSE
 from mlflow_steward.registry._format import fmt, fmt_interval, fmt_p
 
 if TYPE_CHECKING:
@@ -82,22 +83,52 @@ def candidate_markdown(
     return "\n".join(lines)
 
 
-def _row_line(row: GateRow) -> str:
-    label = "**overall**" if row.column == OVERALL else f"{row.column} = {row.value}"
+#: Verdicts of rows that neither decided nor were flagged: the description only counts them.
+_QUIET = (OK, NOT_COMPARED, TOO_SMALL)
+_COLUMNS = ("slice", "n", "champion", "challenger", "difference [{level}]", "p adj.", "verdict")
+
+
+def steward_page_path(name: str) -> str:
+    """Where ``mlflow server --app-name steward`` shows the model (root-relative, so it works on the
+    server the MLflow UI was opened from)."""
+    from urllib.parse import quote
+
+    return f"/steward/models/{quote(name, safe='')}"
+
+
+def _cells(row: GateRow) -> list[str]:
+    label = "overall" if row.column == OVERALL else f"{row.column} = {row.value}"
     diff = "–" if row.difference is None else fmt_interval(
         row.difference.estimate, row.difference.low, row.difference.high
     )
-    verdict = f"**{row.verdict}**" if row.verdict == WORSE else row.verdict
-    return (
-        f"| {label.replace('|', '/')} | {row.n:,} | {fmt(row.champion)} | {fmt(row.challenger)} | {diff} "
-        f"| {fmt_p(row.p_value)} | {fmt_p(row.p_adjusted)} | {verdict} |"
-    )
+    return [label, f"{row.n:,}", fmt(row.champion), fmt(row.challenger), diff, fmt_p(row.p_adjusted), row.verdict]
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Aligned plain-text columns (numbers right-aligned) for a fenced block: MLflow renders Markdown
+    tables without cell padding, so their columns run together; monospace columns do not."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    left = {0, len(header) - 1}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def _quiet_counts(rows: list[GateRow]) -> str:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+    return ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def gate_markdown(
     decision: GateDecision, *, by: str = "", reason: str = "", budget: int = MAX_DESCRIPTION_CHARS
 ) -> str:
-    """The gate section: verdict, each check, the table (worst slices first, cut to ``budget``)."""
+    """The gate section: verdict, each check, the overall row and only the slices that decided or
+    were flagged (worse, better, undefined), as an aligned text table; the other slices are counted.
+    Ends with a link to the model's steward page and the artifact holding the full table."""
     verdict = decision.verdict
     head = [f"### steward gate: {_HEADLINE[verdict]}", ""]
     against = (
@@ -108,8 +139,7 @@ def gate_markdown(
     head.append(
         f"Version {decision.version} vs {against} on {decision.n_rows:,} test rows (`{decision.test_source}`); "
         f"metric **{decision.metric}** ({direction} is better). Decided {decision.decided_at}"
-        + (f" by {by}" if by else "") + (f", gate run `{decision.gate_run_id}`" if decision.gate_run_id else "")
-        + "."
+        + (f" by {by}" if by else "") + "."
     )
     if decision.forced:
         gate_said = "passed" if decision.passed else "rejected"
@@ -117,27 +147,36 @@ def gate_markdown(
                      f"The gate alone would have **{gate_said}** this version."]
     elif reason:
         head += ["", f"Reason given: {reason}"]
-    head += [""] + [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" for c in decision.checks]
-    header = [
-        "",
-        f"| slice | n | champion | challenger | difference [{_level(decision)}] | p | p adj. | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    footer_full = f"\nFull table: artifact `{names.ARTIFACT_GATE_DECISION}` of the gate run."
-    text = "\n".join(head + header)
+    head += [""] + [f"- {'✓' if c.passed else '✗'} **{c.name}**: {_plain(c.detail)}" for c in decision.checks]
+
     rows = sorted(decision.rows, key=_row_rank)
-    used = len(text) + len(footer_full) + 200
-    shown = 0
-    for row in rows:
-        line = "\n" + _row_line(row)
-        if used + len(line) > budget:
-            break
-        text += line
-        used += len(line)
-        shown += 1
-    if shown < len(rows):
-        text += f"\n\n{len(rows) - shown} more slice rows not shown."
-    return text + "\n" + footer_full
+    notable = [r for r in rows if r.column == OVERALL or r.verdict not in _QUIET]
+    quiet = [r for r in rows if r.column != OVERALL and r.verdict in _QUIET]
+    run = f" of gate run `{decision.gate_run_id}`" if decision.gate_run_id else " of the gate run"
+    footer = [
+        "",
+        f"All rows and the forest plot: [steward page]({steward_page_path(decision.model_name)}) "
+        f"(`mlflow server --app-name steward`) · artifact `{names.ARTIFACT_GATE_DECISION}`{run}.",
+    ]
+    header = [c.format(level=_level(decision)) for c in _COLUMNS]
+    fixed = len("\n".join(head)) + len("\n".join(footer)) + 160
+    cells = [_cells(r) for r in notable]
+    widest = max(map(len, _text_table(header, cells))) if cells else 0  # no line is longer
+    fits = max(1, (budget - fixed) // (widest + 1) - 1) if cells else 0
+    shown = notable[:fits]
+    table = ["", "```text", *_text_table(header, [_cells(r) for r in shown]), "```"] if shown else []
+    unshown = len(notable) - len(shown)
+    counts = []
+    if unshown:
+        counts.append(f"{unshown} more slice rows not shown (worst first above).")
+    if quiet:
+        counts.append(f"Other slices: {_quiet_counts(quiet)}.")
+    return "\n".join(head + table + ([""] + [" ".join(counts)] if counts else []) + footer)
+
+
+def _plain(text: str) -> str:
+    """Text shown as is: an interval ``[low, high]`` must not turn into a Markdown link."""
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def _level(decision: GateDecision) -> str:
