@@ -212,7 +212,8 @@ def evaluate_on_test(model_uri: str, inputs: StepInputs, evaluation: Any) -> dic
         targets=spec.target,
         model_type="regressor" if spec.task == "regression" else "classifier",
         evaluators=["steward"],
-        evaluator_config=dict(evaluation),
+        # MLflow refuses a flat non-empty config together with a list of evaluator names
+        evaluator_config={"steward": dict(evaluation)} if evaluation else None,
     )
     return dict(result.metrics)
 
