@@ -49,7 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("registry", ("registry",)),  # every write to the model registry; the gate
     ("measure", ("tuning", "evaluation")),  # search and measure
     ("leaves", ("data", "serving", "cleaning", "stats")),
-    ("vocabulary", ("names", "exceptions")),
+    ("vocabulary", ("names", "exceptions", "_compat", "_format")),  # _compat: the only code touching MLflow/Optuna internals
 )
 ROOT = ""  # the package root module (mlflow_steward/__init__.py): below everything
 

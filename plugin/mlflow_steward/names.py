@@ -80,7 +80,8 @@ def slice_metric(column: str, value: object, metric: str) -> str:
 # --- registry (added by the registry capability) ---------------------------------------------
 TAG_METRIC_PREFIX = "steward.metric."  # on a model version: ``steward.metric.rmse`` = "49,100 [48,200, 50,100]"
 TAG_MODEL_NAME = "steward.model_name"  # on a gate/rollback run: which registered model
-TAG_MODEL_VERSION = "steward.model_version"  # on a gate/rollback run: which version
+TAG_MODEL_VERSION = "steward.model_version"  # on a gate/rollback run: which version; on a train or
+# ensemble run: the version it registered
 TAG_CHAMPION_VERSION = "steward.champion_version"  # on a gate run: production version it was compared to
 TAG_GATE_REASON = "steward.gate_reason"  # on a model version: one line, why the gate decided so
 TAG_ROLLBACK_RUN = "steward.rollback_run_id"
@@ -184,6 +185,20 @@ TAG_TRAIN_DATA_URI = "steward.train_data_uri"  # on a model version: its trainin
 TAG_PROMOTION = "steward.promotion"  # on a model version: pending | promoted | not applied (history #)
 TAG_OWNER = "steward.owner"  # on a gate/rollback run: JSON {host, pid, pidns} of the process writing it
 TAG_CLOSED_REASON = "steward.closed_reason"  # on a gate/rollback run closed by another process: why
+# --- step records and model files (gathered from workflow, tuning, serving, evaluation) ----------
+ARTIFACT_CLEANING_CONFIG = "cleaning/config.json"  # the CleaningConfig a clean run used
+ARTIFACT_BEST_TRIAL = "tuning/best.json"  # family, params and task of a tune run's best trial
+PARAM_STEP_PREFIX = "step."  # a step run's own parameters: ``step.<name>`` (see workflow run reuse)
+PARAM_MODEL_PREFIX = "model."  # a train run's estimator parameters: ``model.<name>``
+PARAM_MODEL_URI = "model_uri"  # on a run made by ``steward evaluate``: the evaluated model
+STUDY_ATTR_TARGET = "steward.trial_target"  # Optuna study user attribute: trial slots it should end with
+STUDY_ATTR_CONFIG = "steward.config"  # Optuna study user attribute: the settings it was created with
+TRIAL_ATTR_WORKER = "steward.worker"  # Optuna trial user attribute: "<host>:<pid>" of its worker
+MODEL_METADATA_FEATURES = "steward_features"  # MLmodel metadata: input columns and kinds
+MODEL_MANIFEST_FILE = "steward.json"  # inside a logged model: serialisation, trusted types, features
+PARAM_FAMILY = "family"  # on a trial child run: its model family (also the Optuna parameter choosing it)
+PARAM_TRIAL_NUMBER = "trial_number"  # on a trial child run: the Optuna trial number
+PARAM_MEMBER_PREFIX = "member."  # on an ensemble run: ``member.<name>.run_id`` / ``member.<name>.family``
 
 # --- dataset versions and retrain (added by the maintenance loop, issue 15) -------------------
 DATASET_EXPERIMENT_PREFIX = "steward-datasets/"  # one MLflow experiment per named dataset

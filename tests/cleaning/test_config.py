@@ -64,18 +64,24 @@ def _fails(message, **data):
         CleaningConfig.from_dict(data)
 
 
-def test_unknown_keys_are_named():
-    _fails(CONFIG_UNKNOWN_KEY.format(key="scaler", known=KNOWN), scaler="standard")
+def _unknown(key, known, hint=""):
+    return CONFIG_UNKNOWN_KEY.format(key=key, where="CleaningConfig", hint=hint, known=", ".join(known))
+
+
+def test_unknown_keys_are_named_with_the_close_one_suggested():
+    _fails(_unknown("scaler", KNOWN, "; did you mean 'scaling'?"), scaler="standard")
+    _fails(_unknown("nope", KNOWN), nope=1)
     _fails(
-        CONFIG_UNKNOWN_KEY.format(
-            key="cluster_similarity.k", known=["columns", "n_clusters", "gamma", "random_state"]
-        ),
+        _unknown("cluster_similarity.k", ["columns", "n_clusters", "gamma", "random_state"]),
         cluster_similarity={"columns": ["a"], "k": 3},
     )
     _fails(
-        CONFIG_UNKNOWN_KEY.format(key="smoothing.alpha", known=["method", "columns", "window"]),
-        smoothing={"method": "moving_average", "columns": ["a"], "alpha": 0.5},
+        _unknown("smoothing.windw", ["method", "columns", "window"], "; did you mean 'smoothing.window'?"),
+        smoothing={"method": "moving_average", "columns": ["a"], "windw": 3},
     )
+    with pytest.raises(CleaningConfigError) as err:
+        CleaningConfig.from_dict({"nope": 1}, source="--cleaning-config")
+    assert str(err.value).startswith("unknown key 'nope' in --cleaning-config (expected one of numeric_imputation,")
 
 
 def test_bad_values_are_named():

@@ -32,9 +32,19 @@ def test_travelling_modules_import_only_numpy_scipy_sklearn_and_each_other(modul
         assert set(roots) <= ALLOWED, (module, roots)
 
 
-def test_init_lazy_names_point_at_existing_attributes():
-    for name in ensemble.__all__:
-        assert getattr(ensemble, name) is not None
+def test_init_lazy_names_point_at_the_attributes_of_their_modules():
+    import importlib
+
+    from mlflow_steward.ensemble import _LAZY
+
+    assert set(_LAZY) <= set(ensemble.__all__) <= set(dir(ensemble))
+    for name, module_name in _LAZY.items():
+        module = importlib.import_module(module_name, ensemble.__name__)
+        assert getattr(ensemble, name) is getattr(module, name), name
+    assert ensemble.METHODS == ("mean", "weighted", "stacking", "greedy")
+    assert callable(ensemble.build_and_compare) and isinstance(ensemble.EnsembleRegressor, type)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        ensemble.no_such_name  # noqa: B018
 
 
 def test_import_is_light_and_silent():

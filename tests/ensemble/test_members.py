@@ -152,14 +152,17 @@ def test_selection_and_option_errors(ensemble_store, tuned_housing):
     assert _error(lambda: build_and_compare(tuned_housing.tune_run_id, method="vote")) == msg.BAD_METHOD.format(
         valid="mean, weighted, stacking, greedy", method="vote"
     )
-    assert _error(lambda: build_and_compare(tuned_housing.tune_run_id, confidence=1.5)) == msg.BAD_CONFIDENCE.format(
-        value=1.5
+    assert _error(lambda: build_and_compare(tuned_housing.tune_run_id, method="greedi")) == msg.BAD_METHOD.format(
+        valid="mean, weighted, stacking, greedy", method="greedi"
+    ) + "; did you mean 'greedy'?"
+    assert _error(lambda: build_and_compare(tuned_housing.tune_run_id, confidence=1.5)) == (
+        "confidence must be a number above 0 and below 1, got 1.5"
     )
-    assert _error(lambda: build_and_compare(tuned_housing.tune_run_id, n_resamples=10)) == msg.BAD_N_RESAMPLES.format(
-        value=10
+    assert _error(lambda: build_and_compare(tuned_housing.tune_run_id, n_resamples=10)) == (
+        "n_resamples must be an integer >= 100, got 10"
     )
-    assert _error(lambda: build_and_compare(tuned_housing.tune_run_id, n_iterations=0)) == msg.BAD_N_ITERATIONS.format(
-        value=0
+    assert _error(lambda: build_and_compare(tuned_housing.tune_run_id, n_iterations=0)) == (
+        "n_iterations (greedy selection steps) must be an integer >= 1, got 0"
     )
 
 

@@ -37,7 +37,7 @@ def test_bad_setting(group, tmp_path):
 def test_unknown_config_key_is_reported_before_loading_anything(group, tmp_path):
     result = _invoke(group, "models:/m/1", "--data", "x.csv", "--target", "y", "--task", "regressor", "-c", "bins=3")
     assert result.exit_code == 2
-    assert result.output.strip().startswith("steward: error: evaluator_config: unknown key 'bins'; valid keys: metrics,")
+    assert result.output.strip().startswith("steward: error: unknown key 'bins' in --set; did you mean 'n_bins'? (expected one of metrics,")
     assert len(result.output.strip().splitlines()) == 1
 
 

@@ -43,10 +43,15 @@ def test_from_dict_converts_lists_and_round_trips():
     )
 
 
-def test_unknown_key_names_the_key_and_lists_valid_ones():
+def test_unknown_key_names_the_key_suggests_the_close_one_and_lists_valid_ones():
     with pytest.raises(StewardInputError) as err:
         EvaluationConfig.from_dict({"n_resample": 10})
-    assert str(err.value) == f"evaluator_config: unknown key 'n_resample'; valid keys: {VALID_KEYS}"
+    assert str(err.value) == (
+        f"unknown key 'n_resample' in evaluator_config; did you mean 'n_resamples'? (expected one of {VALID_KEYS})"
+    )
+    with pytest.raises(StewardInputError) as err:
+        EvaluationConfig.from_dict({"zzz": 10}, source="--evaluation-config")
+    assert str(err.value) == f"unknown key 'zzz' in --evaluation-config (expected one of {VALID_KEYS})"
 
 
 def test_mlflow_builtin_keys_can_be_ignored():
@@ -59,16 +64,16 @@ def test_mlflow_builtin_keys_can_be_ignored():
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("n_resamples", "500", "evaluator_config['n_resamples'] must be an integer, got '500'"),
-        ("n_resamples", True, "evaluator_config['n_resamples'] must be an integer, got True"),
-        ("n_resamples", 2.5, "evaluator_config['n_resamples'] must be an integer, got 2.5"),
-        ("confidence", "high", "evaluator_config['confidence'] must be a number, got 'high'"),
+        ("n_resamples", "500", "evaluator_config['n_resamples'] must be an integer >= 1, got '500'"),
+        ("n_resamples", True, "evaluator_config['n_resamples'] must be an integer >= 1, got True"),
+        ("n_resamples", 2.5, "evaluator_config['n_resamples'] must be an integer >= 1, got 2.5"),
+        ("confidence", "high", "evaluator_config['confidence'] must be a number above 0 and below 1, got 'high'"),
         ("metrics", "rmse", "evaluator_config['metrics'] must be a list of strings, got 'rmse'"),
         ("slice_columns", [1], "evaluator_config['slice_columns'] must be a list of column names, got [1]"),
         ("crosses", [["a"]], "evaluator_config['crosses'] must be a list of [column, column] pairs, got [['a']]"),
         ("slice_queries", ["a > 1"], "evaluator_config['slice_queries'] must be a dict of slice name -> query string, got ['a > 1']"),
         ("permutation_importance", "yes", "evaluator_config['permutation_importance'] must be true or false, got 'yes'"),
-        ("random_state", 1.0, "evaluator_config['random_state'] must be an integer or None, got 1.0"),
+        ("random_state", 1.0, "evaluator_config['random_state'] must be an integer or null, got 1.0"),
         ("method", 3, "evaluator_config['method'] must be a string, got 3"),
     ],
 )
@@ -83,11 +88,11 @@ def test_wrong_types(key, value, message):
     [
         ("method", "studentized", "evaluator_config['method'] must be one of ['bca', 'percentile'], got 'studentized'"),
         ("correction", "bonferroni", "evaluator_config['correction'] must be 'holm' or 'bh', got 'bonferroni'"),
-        ("confidence", 1.0, "evaluator_config['confidence'] must be between 0 and 1, got 1.0"),
+        ("confidence", 1.0, "evaluator_config['confidence'] must be a number above 0 and below 1, got 1.0"),
         ("alpha", 0, "evaluator_config['alpha'] must be a number above 0 and below 1, got 0"),
         ("n_bins", 1, "evaluator_config['n_bins'] must be an integer of at least 2, got 1"),
         ("min_slice_size", 0, "evaluator_config['min_slice_size'] must be an integer of at least 2, got 0"),
-        ("n_resamples", 0, "evaluator_config['n_resamples'] must be >= 1, got 0"),
+        ("n_resamples", 0, "evaluator_config['n_resamples'] must be an integer >= 1, got 0"),
         ("metrics", [], "evaluator_config['metrics'] must name at least one metric (or be None for the defaults)"),
     ],
 )

@@ -26,12 +26,10 @@ def three_classes():
     return frame, model
 
 
-class _FakePyfunc:
-    """Looks like mlflow's PyFuncModel around a PythonModel holding a fitted pipeline."""
+class _FakePyfunc(mlflow.pyfunc.PyFuncModel):
+    """An mlflow PyFuncModel around a PythonModel holding a fitted pipeline (without loading one)."""
 
-    def __init__(self, inner, with_raw: bool):
-        self.metadata = object()
-        self._model_impl = object()
+    def __init__(self, inner, with_raw: bool):  # no super().__init__: nothing is loaded
         self._inner = inner
         self._with_raw = with_raw
 

@@ -80,4 +80,4 @@ def test_spec_options_go_together(with_production, cli):
 def test_bad_gate_config_option(with_production, cli):
     result = cli("promote", "housing", "2", "--margin", "-1")
     assert result.exit_code == 2
-    assert result.stderr.startswith("steward: error: gate config 'margin': expected a number at least 0")
+    assert result.stderr.startswith("steward: error: gate config 'margin' must be a number >= 0")

@@ -69,7 +69,7 @@ def test_unreadable_tag_gives_empty_history():
 def test_previous_production(moves, current, expected):
     version, entry = previous_production(_chain(moves), current)
     assert version == expected
-    assert entry is not None
+    assert entry.to_version == current  # the entry that put the current version in production
 
 
 def test_previous_production_of_an_unrecorded_version():

@@ -175,8 +175,10 @@ def test_competitor_writing_during_settle_wins(client, monkeypatch):
 
 def test_unreadable_tag_counts_as_free(client):
     client.set_registered_model_tag("locked", names.TAG_LOCK, "not json")
-    with RegistryLock(client, "locked", purpose="mine", wait=0, settle=0.01):
-        pass
+    assert read_lock(client, "locked") is None
+    with RegistryLock(client, "locked", purpose="mine", wait=0, settle=0.01):  # wait=0: raises if held
+        assert read_lock(client, "locked").purpose == "mine"
+    assert read_lock(client, "locked") is None
 
 
 @pytest.mark.parametrize("key,value", [("ttl", 0), ("wait", -1), ("settle", "x")])

@@ -11,7 +11,6 @@ import optuna
 import pytest
 from mlflow_steward.tuning._budget import (
     ATTR_TARGET,
-    RETRY_MARK,
     BudgetReached,
     budget_status,
     budgeted_storage,
@@ -122,7 +121,8 @@ def test_a_retry_takes_the_slot_of_the_trial_it_replaces():
     trials = [
         trial(TrialState.COMPLETE),
         trial(TrialState.FAIL),  # its worker died ...
-        trial(TrialState.RUNNING, **{RETRY_MARK: 1, "retry_history": [1]}),  # ... this retry replaces it
+        # ... this retry replaces it (the system attributes Optuna's retry callback writes)
+        trial(TrialState.RUNNING, **{"failed_trial": 1, "retry_history": [1]}),
         trial(TrialState.WAITING),
     ]
     status = count_status(trials, target=3)

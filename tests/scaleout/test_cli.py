@@ -76,7 +76,7 @@ def test_join_finds_the_running_tune_run_of_the_study(mlflow_store):
 
 def test_mlproject_tune_entry_forwards_workers_and_parent_run():
     entry = yaml.safe_load((REPO / "MLproject").read_text())["entry_points"]["tune"]
-    assert entry["parameters"]["workers"] == {"type": "string", "default": "0"}
+    assert entry["parameters"]["workers"] == {"type": "string", "default": ""}  # not given: trials run in-process
     assert entry["parameters"]["parent_run"] == {"type": "string", "default": ""}
     assert "--workers {workers}" in entry["command"] and "--parent-run {parent_run}" in entry["command"]
 

@@ -20,7 +20,7 @@ import optuna
 import pytest
 from mlflow_steward import names
 from mlflow_steward.tuning import tune
-from mlflow_steward.tuning._budget import RETRY_MARK
+from mlflow_steward._compat.optuna import retried_from
 from mlflow_steward.tuning._study import driver_url
 from mlflow_steward.tuning._trial_logging import ATTR_RUN_ID
 from mlflow_steward.tuning._workers import ATTR_WORKER
@@ -129,7 +129,7 @@ def test_a_killed_worker_costs_no_trial(server_experiment, optuna_postgres, hous
     assert states[TrialState.FAIL] == 1 and states[TrialState.RUNNING] == states[TrialState.WAITING] == 0
     lost = study.trials[killed["number"]]
     assert lost.state == TrialState.FAIL
-    [retry] = [t for t in study.trials if t.system_attrs.get(RETRY_MARK) == lost.number]
+    [retry] = [t for t in study.trials if retried_from(t) == lost.number]
     assert retry.state in DONE and retry.params.items() >= lost.params.items()
     assert retry.user_attrs[ATTR_WORKER] != lost.user_attrs[ATTR_WORKER]
     assert (result.n_trials.finished + result.n_trials.pruned, result.n_trials.failed) == (N_TRIALS, 1)

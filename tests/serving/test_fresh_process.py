@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import mlflow_steward
-from mlflow_steward import names
 from mlflow_steward.serving import log_pipeline_model
 
 PLUGIN_DIR = Path(mlflow_steward.__file__).resolve().parents[1]
@@ -73,5 +72,8 @@ def test_loads_and_predicts_where_mlflow_steward_is_not_importable(mlflow_store,
 
     captured = read_captures(capture)
     assert captured["request_id"].tolist() == ["fresh-1"] * 6
+    assert captured["row"].tolist() == list(range(6))
     assert captured["model_id"].iloc[0] == packaged.model_id
-    assert names.ENV_CAPTURE_PATH == "STEWARD_CAPTURE_PATH"
+    np.testing.assert_allclose(captured["prediction"].astype(float), answer["predictions"])  # what was answered
+    sent = json.loads(captured["features"].iloc[0])
+    assert sent["median_income"] == pytest.approx(rows["median_income"].iloc[0])

@@ -45,15 +45,15 @@ def test_family_not_valid_for_the_task(xy, mlflow_store):
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("strategy", "random", v.MSG_BAD_STRATEGY.format(strategy="random")),
-        ("n_trials", 0, v.MSG_BAD_N_TRIALS.format(n_trials=0)),
-        ("n_trials", 2.5, v.MSG_BAD_N_TRIALS.format(n_trials=2.5)),
-        ("n_trials", True, v.MSG_BAD_N_TRIALS.format(n_trials=True)),
-        ("cv", 1, v.MSG_BAD_CV.format(cv=1)),
-        ("cv", "5", v.MSG_BAD_CV.format(cv="5")),
-        ("n_jobs", 0, v.MSG_BAD_N_JOBS.format(n_jobs=0)),
-        ("timeout", -1, v.MSG_BAD_TIMEOUT.format(timeout=-1)),
-        ("random_state", None, v.MSG_BAD_RANDOM_STATE.format(random_state=None)),
+        ("strategy", "random", "strategy must be 'optuna' or 'grid', got 'random'"),
+        ("n_trials", 0, "n_trials must be an integer >= 1 or null, got 0"),
+        ("n_trials", 2.5, "n_trials must be an integer >= 1 or null, got 2.5"),
+        ("n_trials", True, "n_trials must be an integer >= 1 or null, got True"),
+        ("cv", 1, "cv (the number of folds) must be an integer >= 2, got 1"),
+        ("cv", "5", "cv (the number of folds) must be an integer >= 2, got '5'"),
+        ("n_jobs", 0, "n_jobs must be a non-zero integer (-1: one thread per core), got 0"),
+        ("timeout", -1, "timeout (seconds) must be a number > 0 or null, got -1"),
+        ("random_state", None, "random_state (it fixes the folds) must be an integer, got None"),
         ("make_pipeline", "cleaning", v.MSG_NOT_CALLABLE.format(type="str")),
         ("task", "ranking", MSG_UNKNOWN_TASK.format(task="ranking")),
         ("scoring", "roc_auc", MSG_BAD_SCORING.format(scoring="roc_auc", task="regression", valid="rmse, mae, r2")),
@@ -62,6 +62,21 @@ def test_family_not_valid_for_the_task(xy, mlflow_store):
 )
 def test_bad_option(xy, mlflow_store, option, value, message):
     _raise(*xy, message, **{option: value})
+
+
+def test_a_misspelt_strategy_gets_the_close_one_suggested(xy, mlflow_store):
+    _raise(*xy, "strategy must be 'optuna' or 'grid', got 'optna'; did you mean 'optuna'?", strategy="optna")
+
+
+def test_tune_takes_its_defaults_from_tune_config():
+    import inspect
+
+    from mlflow_steward.tuning import TuneConfig
+
+    defaults = {k: p.default for k, p in inspect.signature(tune).parameters.items()}
+    config = TuneConfig()
+    for name in ("strategy", "n_trials", "cv", "random_state", "n_jobs", "timeout"):
+        assert defaults[name] == getattr(config, name), name
 
 
 def test_empty_x(mlflow_store):

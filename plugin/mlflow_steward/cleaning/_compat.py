@@ -1,20 +1,21 @@
-"""The only place ``cleaning`` touches scikit-learn internals (kept small on purpose)."""
+"""The only place mlflow-steward touches scikit-learn internals (kept small on purpose).
+
+``cleaning`` travels inside every model and imports nothing of ours outside itself, so the
+scikit-learn compat module lives here rather than in ``mlflow_steward._compat`` (nothing else in
+the package uses scikit-learn internals). ``tests/compat/test_sklearn.py`` resolves every entry of
+:data:`PRIVATE_API` and fails naming the scikit-learn version when an upgrade removes one.
+"""
 
 from __future__ import annotations
 
-# private, but stable since scikit-learn 1.0
+# private, but stable since scikit-learn 1.0: the feature names out of a transformer (input names
+# or ``x0..``), checked against ``feature_names_in_``
 from sklearn.utils.validation import _check_feature_names_in  # noqa: F401
 
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data
-except ImportError:  # pragma: no cover - scikit-learn 1.5
+# public since scikit-learn 1.6 (the oldest release we support; see pyproject.toml)
+from sklearn.utils.validation import validate_data
 
-    def validate_data(estimator, X, *, reset=True, skip_check_array=False, **check_params):
-        if skip_check_array:
-            estimator._check_feature_names(X, reset=reset)
-            estimator._check_n_features(X, reset=reset)
-            return X
-        return estimator._validate_data(X, reset=reset, **check_params)
+#: (module, attribute) pairs: private scikit-learn API used by ``cleaning``.
+PRIVATE_API: tuple[tuple[str, str], ...] = (("sklearn.utils.validation", "_check_feature_names_in"),)
 
-
-__all__ = ["_check_feature_names_in", "validate_data"]
+__all__ = ["PRIVATE_API", "_check_feature_names_in", "validate_data"]

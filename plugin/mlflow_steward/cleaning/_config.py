@@ -20,8 +20,8 @@ from ._errors import (
     CONFIG_QUANTILES,
     CONFIG_RATIOS,
     CONFIG_STRINGS,
-    CONFIG_UNKNOWN_KEY,
     CleaningConfigError,
+    unknown_key_error,
 )
 from ._impute import CATEGORICAL_STRATEGIES, NUMERIC_STRATEGIES
 from ._outliers import METHODS as OUTLIER_METHODS
@@ -113,14 +113,17 @@ class CleaningConfig:
         return hash(json.dumps(self.to_dict(), sort_keys=True))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CleaningConfig:
-        """Build a config from a (JSON) dict; unknown keys and bad values raise, naming the key."""
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "CleaningConfig") -> CleaningConfig:
+        """Build a config from a (JSON) dict; unknown keys and bad values raise, naming the key.
+
+        ``source`` names where the dict came from in the unknown-key error (e.g. ``--cleaning-config``).
+        """
         if not isinstance(data, Mapping):
             raise CleaningConfigError(CONFIG_NOT_MAPPING.format(type=type(data).__name__))
         known = [field.name for field in fields(cls)]
         for key in data:
             if key not in known:
-                raise CleaningConfigError(CONFIG_UNKNOWN_KEY.format(key=key, known=known))
+                raise unknown_key_error(str(key), known, where=source)
         return cls(**data)
 
 
@@ -191,9 +194,7 @@ def _sub_dict(key: str, value, required: Sequence[str], allowed: Sequence[str]) 
         raise CleaningConfigError(CONFIG_NOT_DICT.format(key=key, value=value))
     for subkey in value:
         if subkey not in allowed:
-            raise CleaningConfigError(
-                CONFIG_UNKNOWN_KEY.format(key=f"{key}.{subkey}", known=list(allowed))
-            )
+            raise unknown_key_error(str(subkey), list(allowed), where="CleaningConfig", prefix=f"{key}.")
     for subkey in required:
         if subkey not in value:
             raise CleaningConfigError(CONFIG_MISSING_SUBKEY.format(key=key, subkey=subkey))

@@ -26,6 +26,21 @@ class CleaningConfigError(CleaningError):
     """A ``CleaningConfig`` field (or a key of its dict form) is unknown or invalid."""
 
 
+def unknown_key_error(key: str, known: list[str], *, where: str, prefix: str = "") -> CleaningConfigError:
+    """An unknown (``prefix.``) ``key``, with the closest known key suggested (``difflib``).
+
+    The same message as ``mlflow_steward.exceptions.unknown_key_error``, which ``cleaning`` cannot
+    import (it travels inside models alone).
+    """
+    import difflib
+
+    matches = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = CONFIG_DID_YOU_MEAN.format(match=prefix + matches[0]) if matches else ""
+    return CleaningConfigError(
+        CONFIG_UNKNOWN_KEY.format(key=prefix + key, where=where, hint=hint, known=", ".join(known))
+    )
+
+
 # --- parameters -------------------------------------------------------------------------------
 PARAM_OPTION = "{owner}: parameter {param!r} must be one of {options}; got {value!r}."
 PARAM_NUMBER = "{owner}: parameter {param!r} must be a real number {bounds}; got {value!r}."
@@ -109,7 +124,8 @@ REPORT_DUPLICATES = (
 
 # --- configuration ----------------------------------------------------------------------------
 CONFIG_NOT_MAPPING = "CleaningConfig.from_dict: expected a mapping; got {type}."
-CONFIG_UNKNOWN_KEY = "CleaningConfig: unknown key {key!r}; expected keys among {known}."
+CONFIG_UNKNOWN_KEY = "unknown key {key!r} in {where}{hint} (expected one of {known})"
+CONFIG_DID_YOU_MEAN = "; did you mean {match!r}?"
 CONFIG_OPTION = "CleaningConfig: {key!r} must be one of {options}; got {value!r}."
 CONFIG_NUMBER = "CleaningConfig: {key!r} must be a real number {bounds}; got {value!r}."
 CONFIG_INT = "CleaningConfig: {key!r} must be an integer {bounds}; got {value!r}."

@@ -56,15 +56,9 @@ def _evaluate(
 ) -> None:
     """Evaluate MODEL_URI on a data file: metrics with confidence intervals, slices, error
     analysis and plots, logged to an MLflow run."""
-    from mlflow_steward.cli._options import parse_json_option
     from mlflow_steward.evaluation import evaluate_uri
 
-    config = parse_json_option("--config", config_json)
-    for item in settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise StewardInputError(ERR_SETTING.format(item=item))
-        config[key.strip()] = _setting_value(value.strip())
+    config = _config(config_json, settings)
     markers = tuple(m.strip() for m in (missing_markers or "").split(",") if m.strip())
     report, logged_run = evaluate_uri(
         model_uri, data_path, target=target, task=task, config=config,
@@ -72,6 +66,27 @@ def _evaluate(
     )
     click.echo(report.summary())
     click.echo(f"logged to run {logged_run}")
+
+
+def _config(config_json: str | None, settings: tuple[str, ...]):
+    """``--config`` then each ``--set KEY=VALUE`` as one EvaluationConfig; errors name the option."""
+    import dataclasses
+
+    from mlflow_steward.cli._options import parse_json_option
+    from mlflow_steward.evaluation import EvaluationConfig
+    from mlflow_steward.exceptions import unknown_key_error
+
+    values = parse_json_option("--config", config_json)
+    EvaluationConfig.from_dict(values, source="--config")
+    known = [f.name for f in dataclasses.fields(EvaluationConfig)]
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise StewardInputError(ERR_SETTING.format(item=item))
+        if key.strip() not in known:
+            raise unknown_key_error(key.strip(), known, where="--set")
+        values[key.strip()] = _setting_value(value.strip())
+    return EvaluationConfig.from_dict(values, source="--config")
 
 
 command = click.command("evaluate")(_evaluate)

@@ -25,23 +25,39 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
 
 
 class _StewardGroup(click.Group):
-    """Turns our errors into a one-line message and exit code 2 (no traceback)."""
+    """Every error of ours, and every usage error, is one line on stderr and exit code 2.
 
-    def invoke(self, ctx: click.Context):
-        from mlflow_steward.exceptions import StewardError
+    Click is run in non-standalone mode so that its own usage errors (several lines: usage, hint,
+    error) are reported the same way; which exceptions count as bad input is decided in one place,
+    :func:`mlflow_steward.cli._errors.is_user_error`. Anything else is a bug and keeps its traceback.
+    """
 
-        expected: tuple[type[BaseException], ...] = (StewardError,)
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from mlflow_steward.cli._errors import EXIT_BAD_INPUT, is_user_error, one_line
+
         try:
-            from mlflow_steward.stats import StatsInputError
-
-            expected += (StatsInputError,)
-        except ImportError:  # pragma: no cover - stats always ships with the package
-            pass
-        try:
-            return super().invoke(ctx)
-        except expected as exc:
-            click.echo(f"steward: error: {exc}", err=True)
-            sys.exit(2)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a group without its command: show its help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "steward")
+            click.echo(f"{where}: error: {one_line(exc.format_message()).rstrip('.')} (see '{where} --help')", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as exc:
+            click.echo(f"steward: error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("steward: aborted", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            if not is_user_error(exc):
+                raise
+            click.echo(f"steward: error: {one_line(exc)}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 @click.group(cls=_StewardGroup)

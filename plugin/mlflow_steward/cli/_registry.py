@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
 
+from mlflow_steward.cli._options import option
 from mlflow_steward.exceptions import StewardInputError
 
 ERR_SPEC_OPTIONS = "--target and --task go together (a test set's spec needs both), got --target {target!r} --task {task!r}"
+ERR_VERSION = "{what} must be a model version number (a positive integer), got {value!r}"
+ERR_NAME = "NAME must be a registered model name, got {value!r}"
+ERR_REASON = "--reason must say why (it is recorded in the history), got {value!r}"
+_GATE = "mlflow_steward.registry._config:GateConfig"
 EXIT_REJECTED = 1  # the gate said no (not an error: errors exit with 2)
 
 
@@ -20,15 +24,22 @@ def _console():
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
-def _gate_config(gate_config: str | None, metric: str | None, margin: float | None) -> dict[str, Any]:
-    from mlflow_steward.cli._options import parse_json_option
+def _gate_config(gate_config: str | None, metric: str | None, margin: float | None):
+    from mlflow_steward.cli._options import gate_config as parse
 
-    values = parse_json_option("--gate-config", gate_config)
-    if metric is not None:
-        values["metric"] = metric
-    if margin is not None:
-        values["margin"] = margin
-    return values
+    return parse("--gate-config", gate_config, metric=metric, margin=margin)
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise StewardInputError(ERR_NAME.format(value=value))
+    return value
+
+
+def _version(value: str | None, what: str) -> str | None:
+    if value is not None and not (value.strip().isdigit() and int(value) > 0):
+        raise StewardInputError(ERR_VERSION.format(what=what, value=value))
+    return None if value is None else value.strip()
 
 
 def _spec_json(target: str | None, task: str | None) -> str | None:
@@ -82,9 +93,10 @@ def print_decision(decision) -> None:
 @click.option("--task", type=click.Choice(["regression", "classification"]), default=None)
 @click.option("--gate-config", default=None, help="JSON object or file: GateConfig fields.")
 @click.option("--metric", default=None, help="Compared metric (default: rmse / roc_auc).")
-@click.option("--margin", type=float, default=None, help="Tolerated worsening (default 0.01, relative).")
+@option("--margin", type=float, default_from=f"{_GATE}.margin",
+        help="Tolerated worsening (relative to the champion's metric unless the gate config says otherwise).")
 @click.option("--force", is_flag=True, help="Promote whatever the gate says; recorded as forced.")
-@click.option("--reason", default="", help="Why; written into the history and the description.")
+@click.option("--reason", default=None, help="Why; written into the history and the description.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 def promote(name, version, data, target, task, gate_config, metric, margin, force, reason, as_json) -> None:
     """Gate VERSION of registered model NAME against production; promote it if it passes.
@@ -93,9 +105,11 @@ def promote(name, version, data, target, task, gate_config, metric, margin, forc
     """
     from mlflow_steward import registry
 
+    name, version = _name(name), _version(version, "VERSION")
+    config = _gate_config(gate_config, metric, margin)
     decision = registry.promote(
-        name, version, data=data, spec=_spec_json(target, task),
-        config=_gate_config(gate_config, metric, margin), force=force, reason=reason,
+        name, version, data=data, spec=_spec_json(target, task), config=config, force=force,
+        **({} if reason is None else {"reason": reason}),
     )
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2))
@@ -113,6 +127,9 @@ def rollback(name, to, reason) -> None:
     """Move the production alias of NAME back to the previous (or an earlier) version."""
     from mlflow_steward import registry
 
+    name, to = _name(name), _version(to, "--to")
+    if not reason.strip():
+        raise StewardInputError(ERR_REASON.format(value=reason))
     result = registry.rollback(name, to=to, reason=reason)
     click.echo(
         f"rolled back {result.model_name}: production version {result.from_version} -> "
@@ -127,7 +144,7 @@ def status(name, as_json) -> None:
     """Versions, aliases, gate verdicts, key metrics and the production history of NAME."""
     from mlflow_steward import registry
 
-    report = registry.status(name)
+    report = registry.status(_name(name))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return

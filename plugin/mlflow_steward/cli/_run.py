@@ -59,6 +59,10 @@ def tune(data_run: str | None, parent_run: str | None, join: bool, **options) ->
 
         join_tune_step(config, parent_run or None, echo=click.echo)
         return
+    if data_run:
+        from mlflow_steward.workflow._preflight import check_data_run
+
+        check_data_run(data_run, config)
     data_run = data_run or clean_step(config, echo=click.echo).run_id
     outcome = tune_step(config, data_run, echo=click.echo)
     click.echo(f"tune run: {outcome.run_id}")

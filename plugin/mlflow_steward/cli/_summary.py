@@ -6,21 +6,20 @@ from typing import Any
 
 import click
 
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+from mlflow_steward import names
+from mlflow_steward._format import fmt
 
 
 def _interval(metrics: dict[str, float], name: str) -> str | None:
     if name not in metrics:
         return None
-    low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
-    text = _number(metrics[name])
+    low, high = metrics.get(names.ci_low(name)), metrics.get(names.ci_high(name))
+    text = fmt(metrics[name])
     if low is not None and high is not None:
-        text += f"  (95% CI {_number(low)} – {_number(high)}, bootstrap)"
+        text += f"  (95% CI {fmt(low)} – {fmt(high)}, bootstrap)"
     t_low, t_high = metrics.get(f"{name}_t_ci_low"), metrics.get(f"{name}_t_ci_high")
     if t_low is not None and t_high is not None:
-        text += f"  (t-interval {_number(t_low)} – {_number(t_high)})"
+        text += f"  (t-interval {fmt(t_low)} – {fmt(t_high)})"
     return text
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import pandas as pd
 
 from mlflow_steward.data._spec import DatasetSpec, is_categorical_dtype
 from mlflow_steward.data._version import _row_hashes
-from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.exceptions import StewardInputError, check_scalar
 
 SPLIT_NOT_A_FRAME = "split_train_test expects a pandas DataFrame, got {kind}"
-SPLIT_BAD_TEST_SIZE = "split_train_test: test_size must be a float between 0 and 1, got {value!r}"
+# the three messages of ``check_scalar`` for the split's parameters
+SPLIT_BAD_TEST_SIZE = "split_train_test: test_size must be a number above 0 and below 1, got {value!r}"
 SPLIT_BAD_N_BINS = "split_train_test: n_bins must be an integer >= 2, got {value!r}"
 SPLIT_BAD_RANDOM_STATE = "split_train_test: random_state must be an integer, got {value!r}"
 SPLIT_TARGET_NAN = "split_train_test: target column {target!r} is missing in {count} rows"
@@ -20,9 +20,16 @@ SPLIT_CLASS_TOO_SMALL = (
     "split_train_test: class {value!r} of target {target!r} has only {count} row; "
     "a stratified split needs at least 2 rows per class"
 )
+SPLIT_CONSTANT_TARGET = (
+    "split_train_test: regression target {target!r} is constant ({value!r} in all {n} rows); "
+    "there is nothing to learn (and R² is undefined): check the target column"
+)
 SPLIT_FAILED = "split_train_test: cannot split {rows} rows stratified on {strata}: {reason}"
 
 _MISSING_STRATUM = "<missing>"
+
+#: Fraction of rows in the test set (the default of the main job, ``steward run`` and the MLproject).
+DEFAULT_TEST_SIZE = 0.2
 
 
 def stratification_labels(frame: pd.DataFrame, spec: DatasetSpec, *, n_bins: int = 5) -> pd.Series:
@@ -60,23 +67,17 @@ def stratification_labels(frame: pd.DataFrame, spec: DatasetSpec, *, n_bins: int
 def _check_args(frame: object, test_size: object, random_state: object, n_bins: object) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise StewardInputError(SPLIT_NOT_A_FRAME.format(kind=type(frame).__name__))
-    if (
-        not isinstance(test_size, numbers.Real)
-        or isinstance(test_size, bool)
-        or not 0.0 < float(test_size) < 1.0
-    ):
-        raise StewardInputError(SPLIT_BAD_TEST_SIZE.format(value=test_size))
-    if not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool):
-        raise StewardInputError(SPLIT_BAD_RANDOM_STATE.format(value=random_state))
-    if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 2:
-        raise StewardInputError(SPLIT_BAD_N_BINS.format(value=n_bins))
+    check_scalar(test_size, "split_train_test: test_size", float, minimum=0, maximum=1,
+                 include_minimum=False, include_maximum=False)
+    check_scalar(random_state, "split_train_test: random_state", int)
+    check_scalar(n_bins, "split_train_test: n_bins", int, minimum=2)
 
 
 def split_train_test(
     frame: pd.DataFrame,
     spec: DatasetSpec,
     *,
-    test_size: float = 0.2,
+    test_size: float = DEFAULT_TEST_SIZE,
     random_state: int = 42,
     n_bins: int = 5,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -92,6 +93,13 @@ def split_train_test(
     missing = int(frame[spec.target].isna().sum())
     if missing:
         raise StewardInputError(SPLIT_TARGET_NAN.format(target=spec.target, count=missing))
+    if spec.task == "regression" and len(frame) and frame[spec.target].nunique() < 2:
+        value = frame[spec.target].iloc[0]
+        raise StewardInputError(
+            SPLIT_CONSTANT_TARGET.format(
+                target=spec.target, value=value.item() if hasattr(value, "item") else value, n=len(frame)
+            )
+        )
     labels = stratification_labels(frame, spec, n_bins=n_bins).to_numpy()
     canonical = np.argsort(_row_hashes(frame), kind="stable")
 

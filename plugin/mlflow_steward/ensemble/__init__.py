@@ -22,6 +22,7 @@ _LAZY = {
     "EnsembleRegressor": "._estimators",
     "METHODS": "._estimators",
     "build_and_compare": "._build",
+    "EnsembleConfig": "._config",
     "EnsembleOutcome": "._build",
     "read_outcome": "._build",
     "Member": "._members",

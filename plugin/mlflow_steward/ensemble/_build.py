@@ -30,12 +30,10 @@ from typing import Any
 
 
 from mlflow_steward import names
-from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.steps import dataset_tags, register_run_model, run_step
 
-from . import _messages as msg
 from ._compare import Comparison, compare_members, fmt
-from ._estimators import METHODS
+from ._config import EnsembleConfig
 from ._members import Member, TuneContext, read_tune_run, select_members
 
 Echo = Callable[[str], None]
@@ -89,37 +87,26 @@ class EnsembleOutcome:
         return (
             f"{self.method} ensemble of {len(self.members)}: test {self.metric} {fmt(self.test_score)} "
             f"[{fmt(self.test_ci_low)}, {fmt(self.test_ci_high)}] vs best member {self.best_member} "
-            f"{fmt(self.best_member_test_score)}; difference {fmt(self.difference, sign=True)} "
-            f"[{fmt(self.difference_ci_low, sign=True)}, {fmt(self.difference_ci_high, sign=True)}]: {verdict} it"
+            f"{fmt(self.best_member_test_score)}; difference {fmt(self.difference, signed=True)} "
+            f"[{fmt(self.difference_ci_low, signed=True)}, {fmt(self.difference_ci_high, signed=True)}]: {verdict} it"
         )
 
-
-
-def _check_options(method: str, confidence: float, n_resamples: int, n_iterations: int) -> None:
-    if method not in METHODS:
-        raise StewardInputError(msg.BAD_METHOD.format(valid=", ".join(METHODS), method=method))
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise StewardInputError(msg.BAD_CONFIDENCE.format(value=confidence))
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 100:
-        raise StewardInputError(msg.BAD_N_RESAMPLES.format(value=n_resamples))
-    if isinstance(n_iterations, bool) or not isinstance(n_iterations, int) or n_iterations < 1:
-        raise StewardInputError(msg.BAD_N_ITERATIONS.format(value=n_iterations))
 
 
 def build_and_compare(
     tune_run_id: str,
     *,
-    method: str = "greedy",
+    method: str = EnsembleConfig.method,
     runs: Sequence[str] | None = None,
     best_n: int | None = None,
     per_family: bool | None = None,
     register: str | None = None,
     register_only_if_better: bool = False,
     data_run_id: str | None = None,
-    n_iterations: int = 50,
-    n_resamples: int = 2000,
-    confidence: float = 0.95,
-    random_state: int = 0,
+    n_iterations: int = EnsembleConfig.n_iterations,
+    n_resamples: int = EnsembleConfig.n_resamples,
+    confidence: float = EnsembleConfig.confidence,
+    random_state: int = EnsembleConfig.random_state,
     reuse: bool = True,
     echo: Echo = print,
 ) -> EnsembleOutcome:
@@ -137,7 +124,10 @@ def build_and_compare(
         n_resamples, confidence, random_state: the test-set bootstrap.
         reuse: return a finished identical ensemble run instead of building again.
     """
-    _check_options(method, confidence, n_resamples, n_iterations)
+    EnsembleConfig(  # checked before any run is read or started
+        method=method, n_iterations=n_iterations, n_resamples=n_resamples, confidence=confidence,
+        random_state=random_state,
+    )
     if runs is None and best_n is None and not per_family:
         per_family = True
     context = read_tune_run(tune_run_id, data_run_id=data_run_id)
@@ -255,7 +245,8 @@ def _log_records(
     m = comparison.metric
     member_params = {}
     for x in members:
-        member_params.update({f"member.{x.name}.run_id": x.run_id, f"member.{x.name}.family": x.family})
+        prefix = f"{names.PARAM_MEMBER_PREFIX}{x.name}."
+        member_params.update({f"{prefix}run_id": x.run_id, f"{prefix}family": x.family})
     mlflow.log_params(member_params)
     mlflow.set_tags(
         {

@@ -34,6 +34,7 @@ import numpy as np
 from mlflow_steward.exceptions import StewardInputError
 
 from . import _messages as msg
+from mlflow_steward._format import fmt  # noqa: F401 (the one number formatter; _build and _plot use it from here)
 
 ENSEMBLE = "ensemble"
 
@@ -109,14 +110,6 @@ class Comparison:
                 for r in self.rows
             ]
         )
-
-
-def fmt(value: float, *, sign: bool = False) -> str:
-    """``48213.7`` -> ``48,214``; ``0.8412`` -> ``0.8412`` (``sign``: always show + or -)."""
-    plus = "+" if sign else ""
-    if abs(value) >= 1000:
-        return f"{value:{plus},.0f}"
-    return f"{value:{plus}.4g}"
 
 
 def metric_value(metric: str, y: np.ndarray, pred: np.ndarray) -> float:

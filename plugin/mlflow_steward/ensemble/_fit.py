@@ -16,7 +16,7 @@ from ._oof import TrainingData, member_estimator
 FIT_REFITTED = "refitted"
 FIT_LOADED = "loaded from run {run_id}"
 _STEP_TRAIN = "train"
-_TRAIN_PARAM_PREFIX = "model."  # workflow's train step logs params as model.<name>
+_TRAIN_PARAM_PREFIX = names.PARAM_MODEL_PREFIX  # workflow's train step logs params as model.<name>
 
 
 def _fitted_by_train_run(context: TuneContext, member: Member, client: Any) -> tuple[Any, str] | None:
@@ -48,13 +48,10 @@ def load_fitted_pipeline(model_uri: str) -> Any:
     """The fitted scikit-learn pipeline of a logged model: inside our pyfunc wrapper
     (``serving.StewardModel.pipeline``), else the sklearn flavour."""
     import mlflow
-    from mlflow.exceptions import MlflowException
 
-    loaded = mlflow.pyfunc.load_model(model_uri)
-    try:
-        pipeline = getattr(loaded.unwrap_python_model(), "pipeline", None)
-    except MlflowException:  # not a python_model pyfunc (e.g. a plain sklearn flavour model)
-        pipeline = None
+    from mlflow_steward.serving import fitted_estimator
+
+    pipeline = fitted_estimator(mlflow.pyfunc.load_model(model_uri))
     return pipeline if pipeline is not None else mlflow.sklearn.load_model(model_uri)
 
 

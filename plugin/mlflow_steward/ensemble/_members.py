@@ -11,19 +11,18 @@ refitted on the reference tuning's training rows and folds.
 from __future__ import annotations
 
 import json
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlflow_steward import names
-from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.exceptions import StewardInputError, check_scalar
 
 from . import _messages as msg
 
-FAMILY_PARAM = "family"
-TRIAL_NUMBER_PARAM = "trial_number"
+FAMILY_PARAM = names.PARAM_FAMILY  # params of a trial child run (tuning logs them)
+TRIAL_NUMBER_PARAM = names.PARAM_TRIAL_NUMBER
 STATE_COMPLETE = "COMPLETE"
 
 
@@ -110,6 +109,8 @@ def read_tune_run(tune_run_id: str, *, data_run_id: str | None = None, client: A
     data_run_id = data_run_id or run.data.tags.get(names.TAG_DATA_RUN)
     if not data_run_id:
         raise StewardInputError(msg.NO_DATA_RUN.format(run_id=tune_run_id))
+    from mlflow_steward.tuning import TuneConfig
+
     task, features = _data_run_facts(client, data_run_id)
     folds = document.get("cv", {})
     return TuneContext(
@@ -119,7 +120,7 @@ def read_tune_run(tune_run_id: str, *, data_run_id: str | None = None, client: A
         task=task,
         scoring=document["scoring"],
         direction=document["direction"],
-        cv=int(folds.get("n_splits", run.data.params.get("cv", 5))),
+        cv=int(folds.get("n_splits", run.data.params.get("cv", TuneConfig.cv))),
         random_state=folds.get("random_state"),
         features=features,
         best_params=document,
@@ -239,10 +240,6 @@ def _name_members(members: list[Member]) -> list[Member]:
     return rename(named, lambda m: m.run_id[:8])
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def select_members(
     context: TuneContext,
     *,
@@ -269,8 +266,7 @@ def select_members(
             seen.add(run_id)
             chosen.append(_member_from_run(_check_member_run(client, run_id, context), context))
     elif best_n is not None:
-        if not _is_int(best_n) or best_n < 2:
-            raise StewardInputError(msg.BAD_BEST_N.format(value=best_n))
+        check_scalar(best_n, "best_n", int, minimum=2)  # msg.BAD_BEST_N
         chosen, distinct = [], set()
         for run in _trial_runs(client, context):
             member = _member_from_run(run, context)

@@ -33,9 +33,6 @@ SELECTION = "choose the members one way: runs=[...], best_n=N or per_family=True
 BAD_BEST_N = "best_n must be an integer >= 2, got {value!r}"
 NOT_ENOUGH_TRIALS = "best_n={n}: tune run {run_id!r} has only {have} distinct completed trial(s)"
 BAD_METHOD = "method must be one of {valid}, got {method!r}"
-BAD_CONFIDENCE = "confidence must be a number strictly between 0 and 1, got {value!r}"
-BAD_N_ITERATIONS = "n_iterations must be an integer >= 1 (greedy selection steps), got {value!r}"
-BAD_N_RESAMPLES = "n_resamples must be an integer >= 100, got {value!r}"
 OOF_MISALIGNED = (
     "tune run {run_id!r}: tuning/oof_predictions.parquet does not match the training rows of data "
     "run {data_run_id!r} ({what}); it was tuned on other rows"

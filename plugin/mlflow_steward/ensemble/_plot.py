@@ -50,7 +50,7 @@ def draw_comparison(comparison: Comparison) -> Any:
     )
     figure.suptitle(
         f"Ensemble {verdict} its best member {best.name} (best by CV)\ntest difference "
-        f"{fmt(best.diff, sign=True)} [{fmt(best.diff_low, sign=True)}, {fmt(best.diff_high, sign=True)}]",
+        f"{fmt(best.diff, signed=True)} [{fmt(best.diff_low, signed=True)}, {fmt(best.diff_high, signed=True)}]",
         fontsize=10,
     )
     return figure

@@ -8,7 +8,6 @@ wrong types are errors naming the key, so a typo never silently falls back to a 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,7 @@ from mlflow_steward.evaluation._slice_spec import (
     SliceSpec,
     parse_slice_field,
 )
-from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.exceptions import StewardInputError, check_scalar, unknown_key_error
 
 # Every metric the evaluation knows (names as in ``mlflow_steward.stats.METRICS``).
 REGRESSION_METRICS: tuple[str, ...] = ("rmse", "mae", "r2", "mape")
@@ -52,12 +51,22 @@ MLFLOW_BUILTIN_KEYS: tuple[str, ...] = (
 
 # --- error messages (module constants so tests match them exactly) ---------------------------
 CONFIG_NOT_MAPPING = "evaluator_config must be a dict, got {got}"
-UNKNOWN_KEY = "evaluator_config: unknown key {key!r}; valid keys: {valid}"
 WRONG_TYPE = "evaluator_config[{key!r}] must be {expected}, got {got!r}"
 UNKNOWN_METRIC = "evaluator_config['metrics']: unknown metric {name!r}; valid metrics: {valid}"
 EMPTY_METRICS = "evaluator_config['metrics'] must name at least one metric (or be None for the defaults)"
 BAD_CHOICE = "evaluator_config[{key!r}] must be one of {choices}, got {got!r}"
-OUT_OF_RANGE = "evaluator_config[{key!r}] must be {condition}, got {got!r}"
+
+#: Scalar fields other than the slice keys (those are parsed by ``_slice_spec``): (type, minimum,
+#: maximum), with an open bound for the confidence.
+_SCALARS: dict[str, tuple[type, float | None, float | None]] = {
+    "confidence": (float, 0.0, 1.0),
+    "n_resamples": (int, 1, None),
+    "worst_n": (int, 0, None),
+    "importance_repeats": (int, 1, None),
+    "random_state": (int, None, None),
+    "permutation_importance": (bool, None, None),
+    "plots": (bool, None, None),
+}
 
 
 @dataclass(frozen=True)
@@ -110,8 +119,13 @@ class EvaluationConfig:
         _validate(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None, *, ignore: Iterable[str] = ()) -> EvaluationConfig:
-        """Parse an ``evaluator_config`` dict; unknown keys (other than ``ignore``) are errors."""
+    def from_dict(
+        cls, d: Mapping[str, Any] | None, *, ignore: Iterable[str] = (), source: str = "evaluator_config"
+    ) -> EvaluationConfig:
+        """Parse an ``evaluator_config`` dict; unknown keys (other than ``ignore``) are errors.
+
+        ``source`` names where the dict came from in that error (e.g. ``--evaluation-config``).
+        """
         if d is None:
             return cls()
         if not isinstance(d, Mapping):
@@ -123,7 +137,7 @@ class EvaluationConfig:
             if key in ignored and key not in valid:
                 continue
             if key not in valid:
-                raise StewardInputError(UNKNOWN_KEY.format(key=key, valid=", ".join(valid)))
+                raise unknown_key_error(key, valid, where=source)
             kwargs[key] = value
         return cls(**kwargs)
 
@@ -143,14 +157,6 @@ class EvaluationConfig:
 
 
 # --- parsing ------------------------------------------------------------------------------------
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
-
-
 def _wrong(key: str, expected: str, value: Any) -> StewardInputError:
     return StewardInputError(WRONG_TYPE.format(key=key, expected=expected, got=value))
 
@@ -173,22 +179,12 @@ def _coerce(key: str, value: Any) -> Any:
         return parse_slice_field(key, value, error=_slice_error)
     if key == "metrics":
         return None if value is None else _str_tuple(key, value)
-    if key == "confidence":
-        if not _is_number(value):
-            raise _wrong(key, "a number", value)
-        return float(value)
-    if key in ("n_resamples", "worst_n", "importance_repeats"):
-        if not _is_int(value):
-            raise _wrong(key, "an integer", value)
-        return value
-    if key == "random_state":
-        if value is not None and not _is_int(value):
-            raise _wrong(key, "an integer or None", value)
-        return value
-    if key in ("permutation_importance", "plots"):
-        if not isinstance(value, bool):
-            raise _wrong(key, "true or false", value)
-        return value
+    if key in _SCALARS:
+        kind, low, high = _SCALARS[key]
+        return check_scalar(
+            value, f"evaluator_config[{key!r}]", kind, minimum=low, maximum=high,
+            include_minimum=high is None, include_maximum=False, allow_none=key == "random_state",
+        )
     if key == "method":
         if not isinstance(value, str):
             raise _wrong(key, "a string", value)
@@ -206,11 +202,3 @@ def _validate(config: EvaluationConfig) -> None:
                 raise StewardInputError(UNKNOWN_METRIC.format(name=name, valid=", ".join(KNOWN_METRICS)))
     if config.method not in METHODS:
         raise StewardInputError(BAD_CHOICE.format(key="method", choices=list(METHODS), got=config.method))
-    if not 0.0 < config.confidence < 1.0:
-        raise StewardInputError(
-            OUT_OF_RANGE.format(key="confidence", condition="between 0 and 1", got=config.confidence)
-        )
-    for key, low in (("n_resamples", 1), ("worst_n", 0), ("importance_repeats", 1)):
-        value = getattr(config, key)
-        if value < low:
-            raise StewardInputError(OUT_OF_RANGE.format(key=key, condition=f">= {low}", got=value))

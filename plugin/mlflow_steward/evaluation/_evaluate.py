@@ -41,6 +41,10 @@ BAD_CONFIG_TYPE = "config must be an EvaluationConfig, a dict or None, got {got}
 MODEL_NOT_LOADED = "model {uri!r} could not be loaded: {reason}"
 RUN_NOT_FOUND = "run {run_id!r} could not be used: {reason}"
 PREDICTIONS_LENGTH = "predictions have {got} values for {expected} rows"
+MODEL_COLUMNS_MISSING = (
+    "data file {path} lacks column(s) {missing} that model {uri!r} expects (it expects {expected}); "
+    "evaluate on data with the model's input columns"
+)
 
 
 def as_config(config: EvaluationConfig | Mapping[str, Any] | None) -> EvaluationConfig:
@@ -197,13 +201,17 @@ def _load_model(model_uri: str):
         raise StewardInputError(MODEL_NOT_LOADED.format(uri=model_uri, reason=reason[0] if reason else type(exc).__name__)) from exc
 
 
-def _model_inputs(model, fallback: list[str]) -> list[str]:
-    """The model's signature input columns when it has them and the data holds them all."""
-    schema = getattr(getattr(model, "metadata", None), "get_input_schema", lambda: None)()
+def _model_inputs(model) -> list[str] | None:
+    """The input columns the model records (ours: ``steward_features``; else its signature), or None."""
+    meta = getattr(model, "metadata", None)
+    recorded = (getattr(meta, "metadata", None) or {}).get(names.MODEL_METADATA_FEATURES)
+    if isinstance(recorded, list) and all(isinstance(item, dict) and "name" in item for item in recorded):
+        return [str(item["name"]) for item in recorded]
+    schema = getattr(meta, "get_input_schema", lambda: None)()
     names_in = schema.input_names() if schema is not None and schema.has_input_names() else None
     if names_in and all(isinstance(n, str) for n in names_in):
         return list(names_in)
-    return fallback
+    return None
 
 
 def evaluate_uri(
@@ -237,7 +245,17 @@ def evaluate_uri(
         except MlflowException as exc:
             raise StewardInputError(RUN_NOT_FOUND.format(run_id=run_id, reason=exc.message.splitlines()[0])) from exc
     model = _load_model(model_uri)
-    features = _model_inputs(model, loaded.spec.feature_columns())
+    features = _model_inputs(model)
+    if features is None:
+        features = list(loaded.spec.feature_columns())
+    missing = [c for c in features if c not in loaded.frame.columns or c == target]
+    if missing:  # before anything is evaluated or logged
+        raise StewardInputError(
+            MODEL_COLUMNS_MISSING.format(
+                path=loaded.source, missing=", ".join(map(repr, missing)), uri=model_uri,
+                expected=", ".join(features),
+            )
+        )
     report = evaluate_model(
         model, loaded.frame, target=target, task=task, config=config, feature_columns=features,
         categorical=[c for c in (loaded.spec.categorical or ()) if c in features],
@@ -261,6 +279,6 @@ def evaluate_uri(
         names.TAG_DATASET_SOURCE: loaded.source,
     }
     with mlflow.start_run(experiment_id=experiment_id, tags=tags, nested=mlflow.active_run() is not None) as run:
-        mlflow.log_param("model_uri", model_uri)
+        mlflow.log_param(names.PARAM_MODEL_URI, model_uri)
         report.log_to_mlflow(run.info.run_id)
     return report, run.info.run_id

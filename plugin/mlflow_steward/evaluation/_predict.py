@@ -59,40 +59,12 @@ def _sklearn_adapter(estimator: Any) -> ModelAdapter:
     )
 
 
-def _unwrap_pyfunc(model: Any) -> Any | None:
-    """Best effort: the scikit-learn object behind an MLflow pyfunc model, or None."""
-    get_raw = getattr(model, "get_raw_model", None)
-    if get_raw is not None:
-        try:
-            raw = get_raw()
-        except NotImplementedError:
-            raw = None
-        if raw is not None and hasattr(raw, "predict"):
-            return raw
-    unwrap = getattr(model, "unwrap_python_model", None)
-    if unwrap is not None:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            python_model = unwrap()
-        except MlflowException:  # not a ``mlflow.pyfunc.PythonModel`` flavour
-            python_model = None
-        for candidate in (python_model, *(getattr(python_model, a, None) for a in ("pipeline", "model", "estimator"))):
-            if candidate is not None and hasattr(candidate, "predict_proba") and hasattr(candidate, "classes_"):
-                return candidate
-    return None
-
-
-def _is_pyfunc(model: Any) -> bool:
-    return type(model).__name__ == "PyFuncModel" or (
-        hasattr(model, "metadata") and hasattr(model, "_model_impl") and hasattr(model, "predict")
-    )
-
-
 def adapt_model(model: Any) -> ModelAdapter:
     """Return a :class:`ModelAdapter` for a sklearn estimator, a pyfunc model or a function."""
-    if _is_pyfunc(model):
-        raw = _unwrap_pyfunc(model)
+    from mlflow_steward.serving import fitted_estimator, is_pyfunc_model
+
+    if is_pyfunc_model(model):
+        raw = fitted_estimator(model)
         if raw is not None and hasattr(raw, "predict_proba"):
             adapter = _sklearn_adapter(raw)
             # predict through the pyfunc (schema enforcement, as served), probabilities from the raw model

@@ -115,7 +115,9 @@ def mirror_stage(
 
 def client_uris(client: MlflowClient) -> tuple[str, str | None]:
     """(tracking URI, registry URI) of ``client``, for MLflow's URI-based download helpers."""
-    return client.tracking_uri, getattr(client, "_registry_uri", None)
+    from mlflow_steward._compat.mlflow import client_registry_uri
+
+    return client.tracking_uri, client_registry_uri(client)
 
 
 def download(client: MlflowClient, artifact_uri: str, dst_path: str) -> str:

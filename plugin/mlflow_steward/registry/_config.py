@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from mlflow_steward.evaluation._slice_spec import DEFAULT_SLICES, SLICE_FIELDS, SliceSpec, parse_slice_field
-from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.exceptions import StewardInputError, check_scalar, unknown_key_error
 from mlflow_steward.registry import _messages as msg
 
 TASKS = ("regression", "classification")
@@ -88,10 +88,10 @@ class GateConfig:
 
     def __post_init__(self) -> None:
         _check_metric("metric", self.metric)
-        _check_number("margin", self.margin, low=0.0, low_inclusive=True)
-        _check_bool("relative", self.relative)
-        _check_number("confidence", self.confidence, low=0.0, high=1.0)
-        _check_int("n_resamples", self.n_resamples, minimum=100)
+        object.__setattr__(self, "margin", check_scalar(self.margin, _key("margin"), float, minimum=0.0))
+        check_scalar(self.relative, _key("relative"), bool)
+        object.__setattr__(self, "confidence", _unit_interval("confidence", self.confidence))
+        check_scalar(self.n_resamples, _key("n_resamples"), int, minimum=100)
         for key in SLICE_FIELDS:  # one parser for the slice keys, shared with the evaluation's config
             object.__setattr__(self, key, parse_slice_field(key, getattr(self, key), error=_slice_error))
         if self.thresholds is not None:
@@ -99,14 +99,16 @@ class GateConfig:
                 _bad("thresholds", self.thresholds, "expected a mapping such as {'r2': '>=0.5'}")
             parsed = {str(k): parse_threshold(str(k), v) for k, v in self.thresholds.items()}
             object.__setattr__(self, "thresholds", {k: f"{t.op}{t.value!r}" for k, t in parsed.items()})
-        _check_bool("check_signature", self.check_signature)
-        if self.random_state is not None:
-            _check_int("random_state", self.random_state, minimum=0)
-        _check_int("min_unseen_rows", self.min_unseen_rows, minimum=10)
+        check_scalar(self.check_signature, _key("check_signature"), bool)
+        check_scalar(self.random_state, _key("random_state"), int, minimum=0, allow_none=True)
+        check_scalar(self.min_unseen_rows, _key("min_unseen_rows"), int, minimum=10)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None) -> GateConfig:
-        """Parse a mapping (e.g. from JSON or a pipeline config); unknown keys are an error."""
+    def from_dict(cls, values: Mapping[str, Any] | None, *, source: str = "the gate config") -> GateConfig:
+        """Parse a mapping (e.g. from JSON or a pipeline config); unknown keys are an error.
+
+        ``source`` names where the mapping came from in that error (e.g. ``--gate-config``).
+        """
         if values is None:
             return cls()
         if not isinstance(values, Mapping):
@@ -114,7 +116,7 @@ class GateConfig:
         known = [f.name for f in fields(cls)]
         for key in values:
             if key not in known:
-                raise StewardInputError(msg.CONFIG_UNKNOWN_KEY.format(key=key, expected=", ".join(known)))
+                raise unknown_key_error(key, known, where=source)
         return cls(**dict(values))
 
     @classmethod
@@ -193,27 +195,13 @@ def _bad(key: str, value: Any, problem: str) -> None:
 
 
 def _slice_error(key: str, value: Any, expected: str) -> StewardInputError:
-    return StewardInputError(msg.CONFIG_BAD_VALUE.format(key=key, problem=f"expected {expected}", value=value))
+    """The slice keys' errors, worded like :func:`check_scalar`'s (``gate config 'alpha' must be ...``)."""
+    return StewardInputError(f"{_key(key)} must be {expected}, got {value!r}")
 
 
-def _check_bool(key: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        _bad(key, value, "expected true or false")
+def _key(key: str) -> str:
+    return f"gate config {key!r}"
 
 
-def _check_int(key: str, value: Any, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        _bad(key, value, f"expected an integer of at least {minimum}")
-
-
-def _check_number(
-    key: str, value: Any, *, low: float, high: float | None = None, low_inclusive: bool = False
-) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value >= low if low_inclusive else value > low) and (high is None or value < high)
-    if not ok:
-        bounds = f"{'at least' if low_inclusive else 'above'} {low:g}"
-        if high is not None:
-            bounds += f" and below {high:g}"
-        _bad(key, value, f"expected a number {bounds}")
+def _unit_interval(key: str, value: Any) -> float:
+    return check_scalar(value, _key(key), float, minimum=0.0, maximum=1.0, include_minimum=False, include_maximum=False)

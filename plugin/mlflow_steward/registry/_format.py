@@ -1,37 +1,5 @@
-"""Numbers as people read them in tags, descriptions and messages."""
+"""The registry's number formatting is the package's one formatter (:mod:`mlflow_steward._format`)."""
 
-from __future__ import annotations
+from mlflow_steward._format import fmt, fmt_interval, fmt_p
 
-import math
-
-
-def fmt(value: float | None, *, signed: bool = False) -> str:
-    """``49123.4`` -> ``"49,123"``; ``0.812345`` -> ``"0.8123"``; None -> ``"–"``.
-
-    Values of at least 1,000 get thousands separators and no decimals; smaller ones four
-    significant digits.
-    """
-    if value is None:
-        return "–"
-    value = float(value)
-    if not math.isfinite(value):
-        return str(value)
-    sign = "+" if signed and value > 0 else ""
-    if abs(value) >= 1000:
-        return f"{sign}{value:,.0f}"
-    if value == 0:
-        return "0"
-    return f"{sign}{value:.4g}"
-
-
-def fmt_interval(estimate: float | None, low: float | None, high: float | None) -> str:
-    """``"49,100 [48,200, 50,100]"`` (the point estimate alone when the interval is unknown)."""
-    if low is None or high is None:
-        return fmt(estimate)
-    return f"{fmt(estimate)} [{fmt(low)}, {fmt(high)}]"
-
-
-def fmt_p(p: float | None) -> str:
-    if p is None or not math.isfinite(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+__all__ = ["fmt", "fmt_interval", "fmt_p"]

@@ -35,7 +35,6 @@ BAD_METRIC_VALUE = "metric {key!r} must be a finite number, got {value!r}"
 BAD_MODEL_URI = "model_uri must be a non-empty string such as 'models:/m-...' or 'runs:/<run>/model', got {uri!r}"
 
 # --- config ----------------------------------------------------------------------------------------
-CONFIG_UNKNOWN_KEY = "gate config: unknown key {key!r}; expected one of {expected}"
 CONFIG_NOT_MAPPING = "gate config must be a mapping of keys to values, got {type}"
 CONFIG_BAD_VALUE = "gate config {key!r}: {problem}, got {value!r}"
 CONFIG_UNKNOWN_METRIC = "gate config {key!r}: unknown metric {metric!r}; expected one of {expected}"

@@ -155,26 +155,17 @@ def load_version(client: MlflowClient, name: str, version: str) -> LoadedModel:
 
                 model = mlflow.sklearn.load_model(local)
             else:
-                model = _unwrap(mlflow.pyfunc.load_model(local))
+                from mlflow_steward.serving import fitted_estimator
+
+                # the fitted pipeline (predict_proba, and no inference capture), else the pyfunc
+                pyfunc_model = mlflow.pyfunc.load_model(local)
+                inner = fitted_estimator(pyfunc_model)
+                model = inner if inner is not None else pyfunc_model
         except Exception as exc:
             raise StewardGateError(
                 msg.PREDICT_FAILED.format(version=version, name=name, error=f"loading failed: {exc}")
             ) from exc
     return LoadedModel(name, str(version), model, signature_inputs(meta))
-
-
-def _unwrap(pyfunc_model: Any) -> Any:
-    """The fitted scikit-learn object behind a pyfunc wrapper (our serving model keeps it as
-    ``.pipeline``), so the gate can use ``predict_proba`` and bypass inference capture; else the
-    pyfunc model itself (``predict`` only)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        inner = pyfunc_model.unwrap_python_model()
-    except MlflowException:  # not a PythonModel-based flavour
-        return pyfunc_model
-    pipeline = getattr(inner, "pipeline", None)
-    return pipeline if pipeline is not None and hasattr(pipeline, "predict") else pyfunc_model
 
 
 #: MLflow column types folded into the kinds our serving model records (``steward_features``).
@@ -203,7 +194,7 @@ def signature_inputs(meta: Any) -> list[tuple[str, str]] | None:
             kind = str(getattr(kind, "name", kind))
             pairs.append((str(name), _KIND_OF_TYPE.get(kind, kind)))
         return pairs
-    features = (getattr(meta, "metadata", None) or {}).get("steward_features")
+    features = (getattr(meta, "metadata", None) or {}).get(names.MODEL_METADATA_FEATURES)
     if isinstance(features, list) and all(isinstance(f, dict) and "name" in f for f in features):
         return [(str(f["name"]), str(f.get("kind", ""))) for f in features]
     return None

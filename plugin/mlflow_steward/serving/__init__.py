@@ -31,6 +31,7 @@ from mlflow_steward.serving._packaging import (
     log_pipeline_model,
     model_code_dir,
 )
+from mlflow_steward.serving._unwrap import fitted_estimator, is_pyfunc_model
 from mlflow_steward.serving._validation import FeatureSchema, validate_frame
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +48,8 @@ __all__ = [
     "choose_serialization",
     "expand_features",
     "export_captures",
+    "fitted_estimator",
+    "is_pyfunc_model",
     "join_labels",
     "log_pipeline_model",
     "model_code_dir",

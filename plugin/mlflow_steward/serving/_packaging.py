@@ -32,7 +32,8 @@ from typing import Any
 
 from mlflow_steward import names
 
-#: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added).
+#: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added,
+#: with ``_compat``, which holds the MLflow internals the serving wrapper relies on).
 MODEL_CODE_PACKAGES: tuple[str, ...] = ("cleaning", "serving")
 
 #: Modules at the package root that the shipped sub-packages import.
@@ -62,7 +63,7 @@ DEFAULT_MODEL_CONFIG: dict[str, str] = {
 }
 
 PIPELINE_FILES = {"skops": "pipeline.skops", "cloudpickle": "pipeline.pkl"}
-MANIFEST_FILE = "steward.json"
+MANIFEST_FILE = names.MODEL_MANIFEST_FILE
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _PACKAGE = _PACKAGE_DIR.name
@@ -225,7 +226,7 @@ def log_pipeline_model(
 
     example = input_example if isinstance(input_example, pd.DataFrame) else pd.DataFrame(input_example)
     serialization, trusted, reason = choose_serialization(model)
-    packages = tuple(dict.fromkeys([*code_packages, "serving", *sorted(packages_used_by(model, trusted))]))
+    packages = tuple(dict.fromkeys([*code_packages, "serving", "_compat", *sorted(packages_used_by(model, trusted))]))
     signature = _signature(example, model.predict(example))
     manifest = {
         "serialization": serialization,
@@ -255,7 +256,7 @@ def log_pipeline_model(
                 input_example=example,
                 pip_requirements=requirements,
                 registered_model_name=registered_model_name,
-                metadata={**(metadata or {}), "steward_features": manifest["features"]},
+                metadata={**(metadata or {}), names.MODEL_METADATA_FEATURES: manifest["features"]},
                 model_config={**DEFAULT_MODEL_CONFIG, **(model_config or {})},
             )
         finally:

@@ -37,6 +37,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from mlflow_steward import names
+from mlflow_steward._compat.mlflow import UnwrappedPredict
 from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.serving._capture import CaptureWriter, ModelIdentity
 from mlflow_steward.serving._validation import FeatureSchema, validate_frame
@@ -89,11 +90,7 @@ def _registry_configured() -> bool:
     """Whether a tracking/registry URI was given: without one, a lookup would create a store in the cwd."""
     if os.environ.get("MLFLOW_TRACKING_URI") or os.environ.get("MLFLOW_REGISTRY_URI"):
         return True
-    try:
-        from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
-    except ImportError:  # pragma: no cover - MLflow moved it: rely on the environment only
-        return False
-    return bool(is_tracking_uri_set())
+    return bool(mlflow.is_tracking_uri_set())
 
 
 def _registry_lookup(model_id: str | None, run_id: str | None, name: str | None) -> tuple[str | None, str | None]:
@@ -148,7 +145,7 @@ def _invalid(exc: StewardInputError) -> MlflowException:
     return MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE)
 
 
-class StewardModel(mlflow.pyfunc.PythonModel):
+class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
     """Validate the request frame, predict with the fitted pipeline, capture the scored rows.
 
     After loading: ``pipeline`` is the fitted scikit-learn pipeline, ``schema`` the expected
@@ -158,9 +155,8 @@ class StewardModel(mlflow.pyfunc.PythonModel):
     """
 
     # No type hints on ``predict``, on purpose: MLflow would infer a signature from them and accept only
-    # the ``inputs`` payload form. This MLflow attribute (the one its ChatModel uses) skips the type-hint
-    # wrapper, a pass-through here, and its advice to add hints, which a caller cannot filter.
-    _skip_type_hint_validation = True
+    # the ``inputs`` payload form. ``UnwrappedPredict`` (MLflow's private switch, in _compat) keeps
+    # MLflow from wrapping it and from advising to add hints, which a caller cannot filter.
 
     def __init__(self) -> None:
         self.pipeline: Any = None

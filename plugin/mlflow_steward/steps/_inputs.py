@@ -17,7 +17,7 @@ import pandas as pd
 from mlflow_steward import names
 
 SPEC_ARTIFACT = names.ARTIFACT_DATASET_SPEC  # written by data.log_dataset_inputs
-CLEANING_CONFIG_ARTIFACT = "cleaning/config.json"  # written by the clean step
+CLEANING_CONFIG_ARTIFACT = names.ARTIFACT_CLEANING_CONFIG  # written by the clean step
 
 _STEP_TAGS = (names.TAG_STEP, names.TAG_STEP_KEY, names.TAG_CODE_VERSION)
 

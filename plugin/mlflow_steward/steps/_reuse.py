@@ -20,7 +20,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 #: Step parameters are logged as ``step.<name>``, apart from what the capability logs itself
 #: (the tuning parent logs its own ``families``, ``n_trials``...; MLflow params cannot change).
-STEP_PARAM_PREFIX = "step."
+STEP_PARAM_PREFIX = names.PARAM_STEP_PREFIX
 
 
 @lru_cache(maxsize=1)
@@ -102,9 +102,9 @@ def run_step(
 def _current_experiment_id() -> str:
     import mlflow
 
-    from mlflow.tracking.fluent import _get_experiment_id
+    from mlflow_steward._compat.mlflow import current_experiment_id
 
-    return _get_experiment_id() or mlflow.get_experiment_by_name("Default").experiment_id
+    return current_experiment_id() or mlflow.get_experiment_by_name("Default").experiment_id
 
 
 def _param_value(value: Any) -> str:

@@ -6,6 +6,7 @@ runs the trials in N processes sharing one study (PostgreSQL for several machine
 ``join_study`` adds workers from another machine.
 """
 
+from ._config import DEFAULT_N_TRIALS, TuneConfig
 from ._cv import make_cv
 from ._families import FAMILIES, Family, default_families, get_family
 from ._join import WorkerReport, join_study
@@ -21,8 +22,10 @@ from ._result import FamilyResult, TrialCounts, TuningResult
 from ._scoring import SCORERS
 from ._trial_logging import TrialLogger
 from ._tune import tune
+from ._validation import check_tune_inputs
 
 __all__ = [
+    "DEFAULT_N_TRIALS",
     "FAMILIES",
     "SCORERS",
     "Family",
@@ -31,6 +34,8 @@ __all__ = [
     "ImportanceRecord",
     "TrialCounts",
     "TrialLogger",
+    "TuneConfig",
+    "check_tune_inputs",
     "TuningResult",
     "WorkerReport",
     "default_families",

@@ -19,9 +19,7 @@ overshoot by up to N-1 trials, and it does not know that a retry replaces the tr
 from __future__ import annotations
 
 import contextlib
-import inspect
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +27,12 @@ from typing import Any
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
+from mlflow_steward import names
+from mlflow_steward._compat.optuna import GatedTrialStorage, is_retry, stale_trial_callback_argument
+
 from ._study import driver_url, sqlite_engine_kwargs, sqlite_file
 
-ATTR_TARGET = "steward.trial_target"  # study user attribute: slots the study should end with
-RETRY_MARK = "failed_trial"  # system attribute Optuna's retry callback sets on a retrying trial
+ATTR_TARGET = names.STUDY_ATTR_TARGET  # study user attribute: slots the study should end with
 _PG_LOCK_NAMESPACE = 0x53747764  # first key of pg_advisory_xact_lock(int, int); the second: study id
 _LOCAL_LOCK = threading.Lock()
 
@@ -69,7 +69,7 @@ def count_status(trials: list[Any], target: int | None) -> BudgetStatus:
     states = [t.state for t in trials]
     return BudgetStatus(
         target=target,
-        slots=sum(RETRY_MARK not in t.system_attrs for t in trials),
+        slots=sum(not is_retry(t) for t in trials),
         running=states.count(TrialState.RUNNING),
         waiting=states.count(TrialState.WAITING),
         complete=states.count(TrialState.COMPLETE),
@@ -125,24 +125,24 @@ def budget_lock(storage: RDBStorage, study_id: int) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class BudgetedStorage(RDBStorage):
+class BudgetedStorage(GatedTrialStorage):
     """:class:`optuna.storages.RDBStorage` whose fresh trials respect the study's target.
 
-    The gate sits in ``_create_new_trial``, which both ``RDBStorage.create_new_trial`` and Optuna's
-    cache in front of every RDB storage call (``tests/scaleout/test_budget.py`` checks that the
-    gate holds through ``optuna.load_study``, so an Optuna release moving it fails loudly).
+    The gate is Optuna's private trial-creation hook, wrapped in :mod:`mlflow_steward._compat.optuna`
+    (``tests/scaleout/test_budget.py`` checks that it holds through ``optuna.load_study``, and
+    ``tests/compat`` that the hook exists, so an Optuna release moving it fails loudly). Enqueued
+    and retried trials pass: their slot is already counted.
     """
 
-    def _create_new_trial(self, study_id: int, template_trial: Any = None) -> Any:
-        if template_trial is not None:  # enqueued and retried trials: their slot is already counted
-            return super()._create_new_trial(study_id, template_trial)
+    @contextlib.contextmanager
+    def fresh_trial_gate(self, study_id: int) -> Iterator[None]:
         with budget_lock(self, study_id):
             status = budget_status(self, study_id)
             if not status.room:
                 raise BudgetReached(
                     MSG_BUDGET_REACHED.format(study_id=study_id, slots=status.slots, target=status.target)
                 )
-            return super()._create_new_trial(study_id)
+            yield
 
 
 def set_target(storage: BudgetedStorage, study_id: int, n_more: int) -> BudgetStatus:
@@ -161,29 +161,13 @@ def budgeted_storage(
     stale_trial_callback: Callable[[Any, Any], None] | None = None,
 ) -> BudgetedStorage:
     """The storage a worker (or the coordinator) opens: SQLite files in WAL mode, heartbeat if asked."""
+    import warnings
+
     from optuna.exceptions import ExperimentalWarning
 
     kwargs: dict[str, Any] = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     if stale_trial_callback is not None:
-        kwargs[_STALE_CALLBACK_ARGUMENT] = stale_trial_callback
+        kwargs[stale_trial_callback_argument()] = stale_trial_callback
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         return BudgetedStorage(driver_url(url), engine_kwargs=sqlite_engine_kwargs(url), **kwargs)
-
-
-def retry_callback(max_retry: int) -> Callable[[Any, Any], None]:
-    """Optuna's heartbeat retry callback (renamed in Optuna 4.9; both names work)."""
-    import optuna.storages
-    from optuna.exceptions import ExperimentalWarning
-
-    cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or optuna.storages.RetryFailedTrialCallback
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return cls(max_retry=max_retry)
-
-
-_STALE_CALLBACK_ARGUMENT = (
-    "heartbeat_stale_trial_callback"
-    if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage.__init__).parameters
-    else "failed_trial_callback"
-)

@@ -20,13 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward import names
+from mlflow_steward.exceptions import StewardInputError, closest
 
 REGRESSION = "regression"
 CLASSIFICATION = "classification"
 TASKS = (REGRESSION, CLASSIFICATION)
 PARAM_SEPARATOR = "."  # Optuna parameter name: "<family>.<param>"
-FAMILY_PARAM = "family"  # the categorical Optuna parameter choosing the family
+FAMILY_PARAM = names.PARAM_FAMILY  # the categorical Optuna parameter choosing the family
 
 MSG_UNKNOWN_TASK = "task must be 'regression' or 'classification', got {task!r}"
 MSG_UNKNOWN_FAMILY = "families: unknown model family {name!r} for task {task!r}; valid families: {valid}"
@@ -258,7 +259,9 @@ def get_family(task: str, name: str) -> Family:
     for other, families in FAMILIES.items():
         if other != task and name in families:
             raise StewardInputError(MSG_FAMILY_WRONG_TASK.format(name=name, other=other, task=task, valid=valid))
-    raise StewardInputError(MSG_UNKNOWN_FAMILY.format(name=name, task=task, valid=valid))
+    match = closest(str(name), known)
+    hint = f"; did you mean {match!r}?" if match else ""
+    raise StewardInputError(MSG_UNKNOWN_FAMILY.format(name=name, task=task, valid=valid) + hint)
 
 
 def resolve_families(task: str, families: Sequence[str | Family] | str | None) -> dict[str, Family]:

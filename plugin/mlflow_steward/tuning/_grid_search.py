@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+
 from ._families import Family, optuna_params
 
 
@@ -43,9 +44,11 @@ def pending_points(study: Any, families: Mapping[str, Family]) -> tuple[list[dic
     """``(not yet evaluated, of which not yet queued)`` grid points, in grid order."""
     from optuna.trial import TrialState
 
+    from mlflow_steward._compat.optuna import enqueued_params  # imports Optuna: keep `tuning` cheap
+
     done, queued = set(), set()
     for trial in study.get_trials(deepcopy=False):
-        params = trial.system_attrs.get("fixed_params", trial.params)
+        params = enqueued_params(trial)
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
             done.add(_key(params))
         elif trial.state == TrialState.WAITING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-DEFAULT_N_TRIALS = 20
+from mlflow_steward.tuning._config import DEFAULT_N_TRIALS  # noqa: F401 (re-exported for callers)
 PRUNER_STARTUP_TRIALS = 3  # completed trials of a family before its trials can be pruned
 
 

@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError
 
 DEFAULT_STORAGE_DIR = ".steward"
 STORAGE_FILE = "optuna.db"
-ATTR_CONFIG = "steward.config"
+ATTR_CONFIG = names.STUDY_ATTR_CONFIG
 MSG_STUDY_MISMATCH = (
     "study_name: study {study!r} in {storage} was created with {key}={old!r}, not {new!r}; "
     "pass another study_name (or none, for one derived from the data and settings)"

@@ -206,7 +206,7 @@ class TrialLogger:
         cv = trial.user_attrs.get(ATTR_CV, {})
         metrics = trial_metrics(self.scoring, cv.get(ATTR_FOLD_SCORES, []), cv.get(ATTR_FIT_TIME))
         now = _now_ms()
-        run_params = {"family": family, **params, "trial_number": trial.number} if family else {}
+        run_params = {names.PARAM_FAMILY: family, **params, names.PARAM_TRIAL_NUMBER: trial.number} if family else {}
         tags = {
             names.MLFLOW_RUN_NAME: f"{family or 'trial'}-{trial.number:04d}",
             names.TAG_TRIAL_STATE: state,

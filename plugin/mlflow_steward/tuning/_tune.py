@@ -10,6 +10,7 @@ from typing import Any
 from mlflow_steward.exceptions import StewardInputError
 
 from . import _grid_search, _optuna_search
+from ._config import TuneConfig
 from ._cv import fold_splits
 from ._families import Family, check_task, resolve_families
 from ._objective import CrossValidatedObjective
@@ -32,16 +33,16 @@ def tune(
     task: str,
     make_pipeline: Callable[[Any], Any],
     families: Sequence[str | Family] | None = None,
-    strategy: str = "optuna",
-    n_trials: int | None = None,
-    timeout: float | None = None,
-    cv: int = 5,
+    strategy: str = TuneConfig.strategy,
+    n_trials: int | None = TuneConfig.n_trials,
+    timeout: float | None = TuneConfig.timeout,
+    cv: int = TuneConfig.cv,
     scoring: str | None = None,
     storage: Any = None,
     storage_dir: str | Path | None = None,
     study_name: str | None = None,
-    random_state: int = 42,
-    n_jobs: int = 1,
+    random_state: int = TuneConfig.random_state,
+    n_jobs: int = TuneConfig.n_jobs,
     parent_run_id: str | None = None,
     sampler: Any = None,
     pruner: Any = None,
@@ -63,7 +64,9 @@ def tune(
             (regression: ridge, random_forest, hist_gradient_boosting, knn; classification: all).
         strategy: ``"optuna"`` (seeded TPE + median pruning between folds) or ``"grid"`` (every
             combination of each family's grid, once).
-        n_trials: trials to add in this call; ``None``: 20 (optuna) or every pending grid point.
+        n_trials: trials to add in this call; ``None``: 24 (optuna) or every pending grid point.
+        The defaults of ``strategy``, ``n_trials``, ``timeout``, ``cv``, ``random_state`` and
+        ``n_jobs`` are :class:`TuneConfig`'s (shared with the main job and the CLI).
         timeout: stop starting new trials after this many seconds.
         cv: folds (KFold shuffled / StratifiedKFold, ``random_state``: see :func:`make_cv`).
         scoring: ``rmse``/``mae``/``r2`` or ``roc_auc``/``log_loss``; ``None``: rmse / roc_auc.

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from mlflow_steward.exceptions import StewardInputError
 
-STRATEGIES = ("optuna", "grid")
-
-MSG_BAD_STRATEGY = "strategy must be 'optuna' or 'grid', got {strategy!r}"
-MSG_BAD_N_TRIALS = "n_trials must be an integer >= 1, got {n_trials!r}"
-MSG_BAD_CV = "cv must be an integer >= 2 (the number of folds), got {cv!r}"
-MSG_BAD_N_JOBS = "n_jobs must be a non-zero integer (-1: one thread per core), got {n_jobs!r}"
-MSG_BAD_RANDOM_STATE = (
-    "random_state must be an integer (it fixes the folds, so resumed trials and the out-of-fold "
-    "predictions use the same ones), got {random_state!r}"
-)
-MSG_BAD_TIMEOUT = "timeout must be a positive number of seconds or None, got {timeout!r}"
 MSG_X_NOT_FRAME = "X must be a pandas DataFrame (the raw feature frame make_pipeline cleans), got {type}"
 MSG_EMPTY_X = "X is empty ({rows} rows, {columns} columns): tuning needs feature rows to cross-validate"
 MSG_Y_LENGTH = "y has {n_y} values but X has {n_x} rows: give one target value per row of X"
@@ -36,25 +24,13 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def check_options(
     *, strategy: Any, n_trials: Any, cv: Any, n_jobs: Any, timeout: Any, make_pipeline: Any, random_state: Any
 ) -> None:
-    if strategy not in STRATEGIES:
-        raise StewardInputError(MSG_BAD_STRATEGY.format(strategy=strategy))
-    if n_trials is not None and (not _is_int(n_trials) or n_trials < 1):
-        raise StewardInputError(MSG_BAD_N_TRIALS.format(n_trials=n_trials))
-    if not _is_int(cv) or cv < 2:
-        raise StewardInputError(MSG_BAD_CV.format(cv=cv))
-    if not _is_int(n_jobs) or n_jobs == 0:
-        raise StewardInputError(MSG_BAD_N_JOBS.format(n_jobs=n_jobs))
-    if not _is_int(random_state):
-        raise StewardInputError(MSG_BAD_RANDOM_STATE.format(random_state=random_state))
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout <= 0):
-        raise StewardInputError(MSG_BAD_TIMEOUT.format(timeout=timeout))
+    """The search settings (:class:`TuneConfig`) and ``make_pipeline``."""
+    from ._config import TuneConfig
+
+    TuneConfig(strategy=strategy, n_trials=n_trials, cv=cv, random_state=random_state, n_jobs=n_jobs, timeout=timeout)
     if not callable(make_pipeline):
         raise StewardInputError(MSG_NOT_CALLABLE.format(type=type(make_pipeline).__name__))
 
@@ -91,3 +67,16 @@ def check_data(X: Any, y: Any, *, task: str, cv: int) -> tuple[np.ndarray, np.nd
             MSG_CV_TOO_LARGE.format(cv=cv, have=f"{counts.min()} rows of class {_plain(classes[counts.argmin()])!r}")
         )
     return target, classes
+
+
+def check_tune_inputs(X: Any, y: Any, *, task: str, families: Any = None, cv: int | None = None) -> None:
+    """What :func:`tune` checks of its data and families, without opening a study or a run.
+
+    Lets a job refuse bad input (a family of another task, more folds than rows...) before it
+    starts any run. ``cv``: :class:`TuneConfig`'s default when None.
+    """
+    from ._config import TuneConfig
+    from ._families import resolve_families
+
+    resolve_families(task, families)
+    check_data(X, y, task=task, cv=TuneConfig.cv if cv is None else cv)

@@ -33,22 +33,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlflow_steward import names
-from mlflow_steward.exceptions import StewardInputError
+from mlflow_steward.exceptions import StewardInputError, check_scalar
+
+from mlflow_steward._compat.optuna import retry_history
 
 from ._families import Family
 from ._trial_logging import STATE_FAIL
 
-ATTR_WORKER = "steward.worker"  # trial user attribute: "<host>:<pid>" of the worker that ran it
+ATTR_WORKER = names.TRIAL_ATTR_WORKER  # trial user attribute: "<host>:<pid>" of the worker that ran it
 DEFAULT_HEARTBEAT_INTERVAL = 10  # seconds between a running trial's heartbeats
 DEFAULT_GRACE_PERIOD = 60  # seconds without a heartbeat before a trial counts as lost
 MAX_RETRY = 2  # times a lost trial is queued again
 POLL_SECONDS = 1.0
 STOP_SECONDS = 30.0  # after SIGTERM, how long workers get to close their trials
 
-MSG_BAD_WORKERS = (
-    "workers must be an integer >= 1 (worker processes) or None (trials run in this process), got {workers!r}"
-)
-MSG_BAD_HEARTBEAT = "heartbeat_interval must be an integer >= 1 (seconds), got {value!r}"
+MSG_BAD_WORKERS = "workers (worker processes) must be an integer >= 1, got {workers!r}"  # as check_scalar says
+MSG_BAD_HEARTBEAT = "heartbeat_interval (seconds) must be an integer >= 1, got {value!r}"
 MSG_BAD_GRACE = (
     "grace_period must be an integer number of seconds greater than heartbeat_interval ({interval}), got {value!r}"
 )
@@ -94,14 +94,9 @@ def worker_identity(pid: int | None = None) -> str:
 
 
 def check_worker_options(*, workers: Any, heartbeat_interval: Any, grace_period: Any) -> None:
-    def is_int(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
-    if not is_int(workers) or workers < 1:
-        raise StewardInputError(MSG_BAD_WORKERS.format(workers=workers))
-    if not is_int(heartbeat_interval) or heartbeat_interval < 1:
-        raise StewardInputError(MSG_BAD_HEARTBEAT.format(value=heartbeat_interval))
-    if not is_int(grace_period) or grace_period <= heartbeat_interval:
+    check_scalar(workers, "workers (worker processes)", int, minimum=1)
+    check_scalar(heartbeat_interval, "heartbeat_interval (seconds)", int, minimum=1)
+    if isinstance(grace_period, bool) or not isinstance(grace_period, int) or grace_period <= heartbeat_interval:
         raise StewardInputError(MSG_BAD_GRACE.format(interval=heartbeat_interval, value=grace_period))
 
 
@@ -150,7 +145,7 @@ class StaleTrialHandler:
     """Optuna's heartbeat callback: close the lost trial's child run as FAILED, queue its retry."""
 
     def __init__(self, client: Any, job: WorkerJob, *, max_retry: int = MAX_RETRY) -> None:
-        from ._budget import retry_callback
+        from mlflow_steward._compat.optuna import retry_callback
 
         self.client = client
         self.job = job
@@ -158,7 +153,7 @@ class StaleTrialHandler:
         self._retry = retry_callback(max_retry)
 
     def __call__(self, study: Any, trial: Any) -> None:
-        retried = len(trial.system_attrs.get("retry_history", [])) < self.max_retry
+        retried = len(retry_history(trial)) < self.max_retry
         self._retry(study, trial)
         outcome = MSG_RETRIED if retried else MSG_NOT_RETRIED.format(max_retry=self.max_retry)
         reason = MSG_WORKER_LOST.format(

@@ -40,9 +40,9 @@ def find_tune_run(study_name: str, *, wait: float = JOIN_WAIT_SECONDS, poll: flo
     import time
 
     import mlflow
-    from mlflow.tracking.fluent import _get_experiment_id
+    from mlflow_steward._compat.mlflow import current_experiment_id
 
-    experiment = _get_experiment_id()
+    experiment = current_experiment_id()
     query = (
         f"tags.`{names.TAG_STUDY_NAME}` = '{study_name}' and tags.`{names.TAG_STEP}` = '{names.STEP_TUNE}' "
         "and attributes.status = 'RUNNING'"

@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 from mlflow_steward import names
 from mlflow_steward.workflow._config import PipelineConfig
-from mlflow_steward.workflow._steps import TrainOutcome, clean_step, load_checked, train_step, tune_step
+from mlflow_steward.workflow._preflight import check_inputs
+from mlflow_steward.workflow._steps import TrainOutcome, clean_step, train_step, tune_step
 
 Echo = Callable[[str], None]
 
@@ -26,12 +27,16 @@ class PipelineOutcome:
 
 
 def run_pipeline(config: PipelineConfig, *, echo: Echo = print) -> PipelineOutcome:
-    """Run every step under one parent run (the run ``mlflow run`` started, if any)."""
+    """Run every step under one parent run (the run ``mlflow run`` started, if any).
+
+    The data and every setting are checked first (:func:`check_inputs`), so bad input starts no
+    run and registers nothing.
+    """
     import mlflow
 
-    loaded = load_checked(config)  # bad data is refused before any run starts
+    checked = check_inputs(config)
     with mlflow.start_run(run_name="main", tags={names.TAG_STEP: "main"}) as main_run:
-        data = clean_step(config, echo=echo, loaded=loaded)
+        data = clean_step(config, echo=echo, checked=checked)
         tune = tune_step(config, data.run_id, echo=echo)
         train = train_step(config, data.run_id, tune.run_id, echo=echo)
         mlflow.set_tags(
@@ -57,7 +62,7 @@ def run_pipeline(config: PipelineConfig, *, echo: Echo = print) -> PipelineOutco
             else:
                 from mlflow_steward import registry
 
-                gate = registry.promote(config.model_name, candidate, config=config.gate or None)
+                gate = registry.promote(config.model_name, candidate, config=config.gate)
                 echo(f"[promote] {gate.summary()}")
     return PipelineOutcome(
         main_run.info.run_id, data.run_id, tune.run_id, train, ensemble, gate, candidate

@@ -32,8 +32,9 @@ from mlflow_steward.workflow._config import PipelineConfig
 
 Echo = Callable[[str], None]
 
-BEST_TRIAL_ARTIFACT = "tuning/best.json"
-TAG_MODEL_VERSION = "steward.model_version"
+SPEC_ARTIFACT = names.ARTIFACT_DATASET_SPEC  # written by data.log_dataset_inputs
+BEST_TRIAL_ARTIFACT = names.ARTIFACT_BEST_TRIAL
+TAG_MODEL_VERSION = names.TAG_MODEL_VERSION
 TAG_MODEL_URI = names.TAG_MODEL_URI
 
 ERR_SPEC_REQUIRED = (
@@ -67,24 +68,16 @@ def file_sha256(path: Path) -> str:
 
 
 # --- clean -----------------------------------------------------------------------------------
-def load_checked(config: PipelineConfig) -> Any:
-    """The job's dataset, loaded and validated before any run starts (bad data raises
-    StewardInputError and nothing is written)."""
-    from mlflow_steward import data
-
-    path, spec, _ = resolve_inputs(config)
-    if not path.exists():
-        raise StewardInputError(f"data file {str(path)!r} does not exist")
-    return data.load_dataset(path, spec)
-
-
-def clean_step(config: PipelineConfig, *, echo: Echo = print, loaded: Any = None) -> StepOutcome:
+def clean_step(config: PipelineConfig, *, echo: Echo = print, checked: Any = None) -> StepOutcome:
     """Load and validate the data, drop duplicates, split, log the split and the cleaning report.
 
-    ``loaded`` is the job's :func:`load_checked` dataset when the caller validated it already.
+    The data is loaded, validated and split before the run starts (``checked``: the result of
+    :func:`~mlflow_steward.workflow._preflight.check_inputs`, computed here when not given).
     """
-    path, spec, cleaning_config = resolve_inputs(config)
-    loaded = loaded if loaded is not None else load_checked(config)
+    from mlflow_steward.workflow._preflight import check_inputs
+
+    checked = checked or check_inputs(config)
+    path, spec, cleaning_config = checked.path, checked.spec, checked.cleaning
     params = {
         "data": str(path),
         "test_size": config.test_size,
@@ -94,23 +87,21 @@ def clean_step(config: PipelineConfig, *, echo: Echo = print, loaded: Any = None
     }
 
     def body(run_id: str) -> None:
-        _run_clean(path, loaded, cleaning_config, config, echo)
+        _run_clean(checked, echo)
 
     return run_step(
         "clean", params, {"data_sha256": file_sha256(path)}, body, reuse=config.reuse, echo=echo
     )
 
 
-def _run_clean(path: Path, loaded, cleaning_config, config: PipelineConfig, echo: Echo) -> None:
+def _run_clean(checked: Any, echo: Echo) -> None:
     import mlflow
 
     from mlflow_steward import data
     from mlflow_steward.cleaning import cleaning_report
 
-    spec = loaded.spec
-    train, test = data.split_train_test(
-        loaded.frame, spec, test_size=config.test_size, random_state=config.random_state
-    )
+    path, loaded, cleaning_config = checked.path, checked.loaded, checked.cleaning
+    spec, train, test = loaded.spec, checked.train, checked.test
     echo(
         f"[clean] {len(loaded.frame):,} rows from {path.name} ({loaded.duplicates_dropped} duplicates"
         f" dropped): {len(train):,} train / {len(test):,} test"
@@ -210,7 +201,7 @@ def train_step(
     """Fit the best trial on the full training set, evaluate on the test set, log and register."""
     params = {
         "registered_model_name": config.model_name,
-        "evaluation": config.evaluation,
+        "evaluation": config.evaluation.to_dict(),
         "register": config.register,
     }
     inputs = {"data_run": data_run_id, "tune_run": tune_run_id}
@@ -260,7 +251,7 @@ def _run_train(
             **dataset_tags(data_run_id),
         }
     )
-    mlflow.log_params({f"model.{k}": v for k, v in best["params"].items()})
+    mlflow.log_params({f"{names.PARAM_MODEL_PREFIX}{k}": v for k, v in best["params"].items()})
     packaged = log_pipeline_model(pipeline, input_example=X_train.head(5))
     mlflow.set_tag(TAG_MODEL_URI, packaged.model_uri)
     echo(f"[train] fitted {best['family']} on {len(X_train):,} rows; logged {packaged.model_uri}"
@@ -280,7 +271,7 @@ def _run_train(
         )
 
 
-def evaluate_on_test(model_uri: str, inputs: StepInputs, evaluation: dict[str, Any]) -> dict[str, float]:
+def evaluate_on_test(model_uri: str, inputs: StepInputs, evaluation: Any) -> dict[str, float]:
     """Score the logged model on the fixed test set through MLflow's evaluate and our evaluator."""
     import mlflow
 
@@ -292,6 +283,6 @@ def evaluate_on_test(model_uri: str, inputs: StepInputs, evaluation: dict[str, A
         targets=spec.target,
         model_type="regressor" if spec.task == "regression" else "classifier",
         evaluators=["steward"],
-        evaluator_config=dict(evaluation),
+        evaluator_config={"steward": evaluation.to_dict() if hasattr(evaluation, "to_dict") else dict(evaluation)},
     )
     return dict(result.metrics)
