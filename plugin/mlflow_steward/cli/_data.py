@@ -45,7 +45,7 @@ def data() -> None:
 @click.option("--quarantine", is_flag=True, help="A failed check keeps the batch as a version that is not current.")
 @click.option("--allow", is_flag=True, help="Take the batch even if a check fails (recorded on the version).")
 @click.option("--ingest-config", default=None, help="JSON object or file: IngestConfig fields.")
-@click.option("--reason", default="", help="Why; written into the dataset's history.")
+@click.option("--reason", default=None, help="Why; written into the dataset's history.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def add(name, file, target, task, categorical, missing_markers, id_column, time_column, test_share, seed, quarantine,
         allow, ingest_config, reason, as_json) -> None:
@@ -74,7 +74,7 @@ def add(name, file, target, task, categorical, missing_markers, id_column, time_
         config["on_failure"] = "quarantine" if quarantine else "allow"
     echo = (lambda _: None) if as_json else click.echo
     result = retrain.ingest(name, file, spec=spec, id_column=id_column or None, test_share=test_share, seed=seed,
-                            config=config, reason=reason, echo=echo)
+                            config=config, reason=reason or "", echo=echo)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:

@@ -161,16 +161,8 @@ def _find_done(client: Any, experiment_id: str, key: str) -> Any:
 
 
 def check(config: RetrainConfig) -> tuple[Any, Any]:
-    """Everything that can be refused before a write: the dataset and its current version, the
-    model name, the gate and evaluation configurations. Returns (dataset info, current record)."""
-    from mlflow_steward import registry
-    from mlflow_steward.registry._client import check_name
-
-    check_name(config.model_name)
-    from mlflow_steward.evaluation import EvaluationConfig
-
-    registry.GateConfig.coerce(config.gate)
-    EvaluationConfig.from_dict(dict(config.evaluation))
+    """What the configuration cannot check alone, before any write: the dataset exists, has a
+    current version with enough test rows. Returns (dataset info, current record)."""
     info = data.dataset_info(config.dataset)
     record = data.get_version(config.dataset)
     if record.rows.get("test", 0) < config.min_test_rows:
@@ -184,7 +176,7 @@ def retrain(config: RetrainConfig | dict, *, echo: Echo = print) -> RetrainOutco
     import mlflow
 
     if not isinstance(config, RetrainConfig):
-        config = RetrainConfig(**config)
+        config = RetrainConfig.from_dict(config)
     check(config)
     client = mlflow.MlflowClient()
     lease = data.dataset_lock(config.dataset, key=names.TAG_RETRAIN_LOCK, purpose=f"retrain {config.model_name}",
@@ -348,7 +340,7 @@ def _gate(config: RetrainConfig, client: Any, candidate: str, production: str | 
         decision = json.loads(Path(local).read_text())
         echo(f"[gate] version {candidate} was gated already (run {gate_run}): {decision.get('verdict')}")
         return decision
-    decision = registry.promote(config.model_name, candidate, config=config.gate or None,
+    decision = registry.promote(config.model_name, candidate, config=config.gate,
                                 reason=f"retrain on {record.label}")
     echo(f"[gate] {decision.summary()}")
     return decision.to_dict()

@@ -88,6 +88,10 @@ def rollback_dataset_and_model(name: str, *, to: int | str, reason: str, model: 
     trained on it (see the module doc)."""
     import mlflow
 
+    from mlflow_steward.data._versions._store import check_name, check_version
+
+    check_name(name)
+    check_version(to)  # bad input refused before the store is touched
     client = mlflow.MlflowClient()
     record = data.get_version(name, to)
     target = production = None

@@ -28,6 +28,7 @@ def record_data_run(
     source: str,
     name: str | None = None,
     duplicates_dropped: int = 0,
+    coerced_to_missing: Any = None,
 ) -> None:
     """Inside the active (clean) run: log the split, the dataset inputs, the cleaning config, the
     cleaning report (fitted on the training rows) and ``steward.test_data_uri``."""
@@ -44,7 +45,8 @@ def record_data_run(
     data.log_dataset_inputs(train, test, spec, source=source, name=name)
     mlflow.log_dict(cleaning_config.to_dict(), CLEANING_CONFIG_ARTIFACT)
     fitted = make_cleaning(spec, cleaning_config).fit(feature_frame(spec, train), train[spec.target])
-    report = cleaning_report(feature_frame(spec, train), fitted, duplicates_dropped=duplicates_dropped)
+    extra = {} if coerced_to_missing is None else {"coerced_to_missing": coerced_to_missing}
+    report = cleaning_report(feature_frame(spec, train), fitted, duplicates_dropped=duplicates_dropped, **extra)
     mlflow.log_text(report.to_json(), names.ARTIFACT_CLEANING_REPORT)
     mlflow.log_metrics(report.metrics())
     mlflow.log_metrics({"rows_train": len(train), "rows_test": len(test)})

@@ -20,7 +20,7 @@ from mlflow_steward.steps._reuse import StepOutcome, run_step, step_key
 
 Echo = Callable[[str], None]
 
-BEST_TRIAL_ARTIFACT = "tuning/best.json"
+BEST_TRIAL_ARTIFACT = names.ARTIFACT_BEST_TRIAL
 
 
 class StepSettings(Protocol):
@@ -138,7 +138,7 @@ def train_step(
     """Fit the best trial on the full training set, evaluate on the test set, log and register."""
     params = {
         "registered_model_name": settings.model_name,
-        "evaluation": settings.evaluation,
+        "evaluation": _as_dict(settings.evaluation),
         "register": settings.register,
     }
     inputs = {"data_run": data_run_id, "tune_run": tune_run_id}
@@ -180,7 +180,7 @@ def _run_train(settings: StepSettings, data_run_id: str, tune_run_id: str, run_i
             **dataset_tags(data_run_id),
         }
     )
-    mlflow.log_params({f"model.{k}": v for k, v in best["params"].items()})
+    mlflow.log_params({f"{names.PARAM_MODEL_PREFIX}{k}": v for k, v in best["params"].items()})
     packaged = log_pipeline_model(pipeline, input_example=X_train.head(5))
     mlflow.set_tag(names.TAG_MODEL_URI, packaged.model_uri)
     echo(f"[train] fitted {best['family']} on {len(X_train):,} rows; logged {packaged.model_uri}"
@@ -213,9 +213,14 @@ def evaluate_on_test(model_uri: str, inputs: StepInputs, evaluation: Any) -> dic
         model_type="regressor" if spec.task == "regression" else "classifier",
         evaluators=["steward"],
         # MLflow refuses a flat non-empty config together with a list of evaluator names
-        evaluator_config={"steward": dict(evaluation)} if evaluation else None,
+        evaluator_config={"steward": _as_dict(evaluation)},
     )
     return dict(result.metrics)
+
+
+def _as_dict(config: Any) -> dict[str, Any]:
+    """An EvaluationConfig (or a plain mapping) as a dict."""
+    return config.to_dict() if hasattr(config, "to_dict") else dict(config)
 
 
 def register_once(

@@ -107,8 +107,8 @@ def plan_batch(
     version's (columns and kinds), ids are present, unique and new (without an id column: no row
     equal to a row already in the dataset).
     """
+    _store.check_name(name)  # before the client: creating one creates a SQLite store
     client = _store.get_client(client)
-    _store.check_name(name)
     source = str(Path(path).expanduser().absolute())
     experiment = _store.find_experiment(client, name)
     if experiment is None or names.TAG_DATASET_SETTINGS not in experiment.tags:

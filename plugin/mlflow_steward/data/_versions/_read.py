@@ -73,6 +73,7 @@ def list_datasets(client: MlflowClient | None = None) -> list[DatasetSummary]:
 
 def dataset_info(name: str, client: MlflowClient | None = None) -> DatasetInfo:
     """Settings, versions, current version and history of dataset ``name``."""
+    _store.check_name(name)  # before the client: creating one creates a SQLite store
     client = _store.get_client(client)
     experiment = _store.require_experiment(client, name)
     tags = dict(experiment.tags)
@@ -87,13 +88,15 @@ def dataset_info(name: str, client: MlflowClient | None = None) -> DatasetInfo:
 
 def get_version(name: str, version: int | str | None = None, *, client: MlflowClient | None = None) -> DatasetVersion:
     """Version ``version`` of dataset ``name`` (None: the current one)."""
+    _store.check_name(name)
+    number = None if version is None else _store.check_version(version)  # refused before the store is touched
     client = _store.get_client(client)
     experiment = _store.require_experiment(client, name)
-    if version is None:
-        version = _pointer.read_current(dict(experiment.tags))
-        if version is None:
+    if number is None:
+        number = _pointer.read_current(dict(experiment.tags))
+        if number is None:
             raise StewardInputError(msg.NO_CURRENT.format(name=name))
-    return _store.get_version(client, name, experiment.experiment_id, _store.check_version(version))
+    return _store.get_version(client, name, experiment.experiment_id, number)
 
 
 def load_version(
