@@ -169,6 +169,7 @@ _KILLED = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("point", "current_after"),
     [

@@ -287,9 +287,10 @@ def _cycle(config: RetrainConfig, client: Any, record: Any, production: Any, run
     counted = _testset.usage(client, model, info)
     _testset.write_usage(client, info, counted)
     if decision is not None:
-        note = _decision_warning(config, record, counted, decision, refreshed)
+        note = warnings[0] if warnings else _decision_warning(config, record, counted, decision)
         if note:
-            warnings.append(note)
+            if note not in warnings:
+                warnings.append(note)
             from mlflow_steward import registry
 
             registry.warn_testset_overused(model, candidate, note, gate_run_id=decision.get("gate_run_id"), client=client)
@@ -305,7 +306,7 @@ def _cycle(config: RetrainConfig, client: Any, record: Any, production: Any, run
     return dataclasses.replace(outcome, report=report)
 
 
-def _decision_warning(config: RetrainConfig, record: Any, counted: Any, decision: dict, refreshed: int | None) -> str | None:
+def _decision_warning(config: RetrainConfig, record: Any, counted: Any, decision: dict) -> str | None:
     """The overuse warning for a decision made on a generation already at its promotion limit."""
     _, promotions = counted.of_generation(record.generation)
     before = promotions - (1 if decision.get("promoted") else 0)
