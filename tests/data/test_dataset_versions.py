@@ -200,3 +200,16 @@ def test_a_kill_at_each_write_leaves_the_pointer_where_it_was_or_where_it_went(m
     history = data.dataset_info("housing").history
     assert "intent" not in {e.state for e in history}  # the open intent was decided by the next writer
     assert history[-2].action == "break lock" and "its owner process is gone" in history[-2].reason
+
+
+def test_a_long_holder_keeps_its_lease_alive_with_the_heartbeat(mlflow_store, batches):
+    _add("housing", batches[0], spec=SPEC)
+    with data.dataset_lock("housing", key=names.TAG_RETRAIN_LOCK, purpose="retrain", ttl=1.5, heartbeat=0.3) as lease:
+        first = data._versions.read_lease(mlflow.MlflowClient(), _experiment_id(), names.TAG_RETRAIN_LOCK)
+        time.sleep(2.5)  # longer than the ttl: only the renewals keep it
+        lease.verify()
+        renewed = data._versions.read_lease(mlflow.MlflowClient(), _experiment_id(), names.TAG_RETRAIN_LOCK)
+        assert renewed.token == first.token and renewed.expires > first.expires + 0.5
+        with pytest.raises(StewardLockError, match="locked by"):
+            data.dataset_lock("housing", key=names.TAG_RETRAIN_LOCK, purpose="second", wait=0).acquire()
+    assert names.TAG_RETRAIN_LOCK not in mlflow.MlflowClient().get_experiment(_experiment_id()).tags

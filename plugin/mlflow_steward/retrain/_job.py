@@ -185,10 +185,10 @@ def retrain(config: RetrainConfig | dict, *, echo: Echo = print) -> RetrainOutco
          "for a retrain in progress)")
     with lease:
         kill_point("retrain: locked")
-        return _locked(config, client, echo)
+        return _locked(config, client, lease, echo)
 
 
-def _locked(config: RetrainConfig, client: Any, echo: Echo) -> RetrainOutcome:
+def _locked(config: RetrainConfig, client: Any, lease: Any, echo: Echo) -> RetrainOutcome:
     import mlflow
 
     experiment_id = _experiment_id()
@@ -221,7 +221,7 @@ def _locked(config: RetrainConfig, client: Any, echo: Echo) -> RetrainOutcome:
         for orphan in orphans:
             echo(f"[retrain] closed the killed retrain run {orphan.run_id} as FAILED")
         kill_point("retrain: started")
-        outcome = _cycle(config, client, record, production, run_id, echo, warnings, refreshed)
+        outcome = _cycle(config, client, lease, record, production, run_id, echo, warnings, refreshed)
         _orphans.settle(client, model, orphans, candidate=outcome.candidate, by=run_id)
         kill_point("retrain: before finish")
     return outcome
@@ -253,7 +253,7 @@ def _refresh(config: RetrainConfig, client: Any, record: Any, production: Any, p
     return refreshed.version, None
 
 
-def _cycle(config: RetrainConfig, client: Any, record: Any, production: Any, run_id: str, echo: Echo,
+def _cycle(config: RetrainConfig, client: Any, lease: Any, record: Any, production: Any, run_id: str, echo: Echo,
            warnings: list[str], refreshed: int | None) -> RetrainOutcome:
     import mlflow
 
@@ -281,6 +281,7 @@ def _cycle(config: RetrainConfig, client: Any, record: Any, production: Any, run
     mlflow.set_tags({names.TAG_DATA_RUN: data_step.run_id, names.TAG_TUNE_RUN: tune.run_id,
                      names.TAG_TRAIN_RUN: train.run_id, names.TAG_MODEL_VERSION: candidate})
     production_before = None if production is None else str(production.version)
+    lease.verify()  # a retrain that lost its lease (stalled past lock_ttl) must not promote
     decision = _gate(config, client, candidate, production_before, record, echo)
     kill_point("retrain: gated")
     info = data.dataset_info(record.name)
