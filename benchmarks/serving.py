@@ -1,19 +1,33 @@
-"""Serving benchmark: our pyfunc wrapper (capture off / on) against plain ``mlflow.sklearn``.
+"""Serving benchmark: the fast path against the pipeline, and against plain ``mlflow.sklearn``.
 
-Three ``mlflow models serve --env-manager local --workers 1`` servers on 127.0.0.1 serve the same
-fitted housing pipeline (our cleaning pipeline + RandomForestRegressor(n_estimators=50)):
+The same fitted pipeline (the quickstart's production model by default: the demo cleaning with
+ratio and cluster-similarity features + HistGradientBoostingRegressor, fitted on housing) served
+four ways, side by side in one run:
 
-  (b) ``mlflow.sklearn.log_model`` (typed signature, MLflow's own schema enforcement),
-  (a) ``log_pipeline_model`` with capture off, and
-  (a) the same model with ``STEWARD_CAPTURE_PATH`` set (SQLite capture on).
+  (a) ``log_pipeline_model``: our pyfunc with the fast path (the cleaning compiled into array kernels),
+  (b) the same model with the fast path off (``STEWARD_FAST_PATH=0``: the pipeline's own predict),
+  (c) ``mlflow.sklearn.log_model`` of the same pipeline (typed signature, MLflow's schema enforcement),
+  (d) (a) with inference capture on (SQLite), for the cost of capture.
 
-Load: ``wrk`` (Debian package, a Lua script for the POST body) if installed, else a Python thread
-pool. Single-row requests from 8 connections give p50/p99 latency; 1,000-row batches from 4
-connections give rows/s. Each measurement runs ``--rounds`` times, alternating servers, and the
-median is kept (other work on the machine shifts all servers alike). The in-process floor is
-``pipeline.predict``, each pyfunc's ``predict`` and the scoring server's request path without HTTP. The table is printed and appended to ``benchmarks/RESULTS.md`` with the machine and date.
+In process: ``predict`` of each loaded pyfunc and the scoring server's request path without the
+network (``scoring_server.invocations``: JSON parsing, predict, JSON answer), calls interleaved
+(a, b, c, d, a, b, ...) so every variant sees the same machine; p50 of single rows, rows/s of
+1,000-row batches. Over HTTP: ``mlflow models serve --env-manager local --workers 1`` on 127.0.0.1,
+loaded with ``wrk`` (a Lua POST script; a Python thread pool without it), bounded in time: single
+rows from one connection (latency without queueing), 1,000-row batches from one connection (the
+worker's own throughput: the target) and from two (the scoring server runs requests in threads, so
+two requests overlap, and an estimator with several threads gains from that); each measurement
+runs ``--rounds`` times, servers interleaved, medians kept. Before measuring, every
+variant's answers are checked against ``pipeline.predict``.
 
-Run: ``.venv/bin/python benchmarks/serving.py`` (about 3-4 minutes on 2 cores).
+``--threads`` adds the measurement behind the fast path's small-batch rule: the estimator alone on
+batches of 1 to 3,000 rows, with all OpenMP threads and with one.
+
+Targets (issue 18): in-process 1-row latency of (a) <= 1/4 of (c)'s, HTTP 1-row p50 <= 1/2 of (c)'s,
+1,000-row rows/s >= 1.5x (c)'s. The table (machine, load average, date) is printed and appended to
+``benchmarks/RESULTS.md``.
+
+Run: ``.venv/bin/python benchmarks/serving.py`` (about 9 minutes on 2 cores; ``--threads`` adds 2).
 """
 
 from __future__ import annotations
@@ -43,11 +57,12 @@ REPO = HERE.parent
 HOUSING = REPO.parent / "shared" / "data" / "housing.csv"
 TARGET = "median_house_value"
 VENV_BIN = Path(sys.executable).parent
-SERVERS = ("sklearn", "ours_off", "ours_on")
+VARIANTS = ("fast", "slow", "sklearn", "capture")
 LABELS = {
-    "sklearn": "(b) mlflow.sklearn",
-    "ours_off": "(a) ours, capture off",
-    "ours_on": "(a) ours, capture on",
+    "fast": "(a) ours, fast path",
+    "slow": "(b) ours, fast path off",
+    "sklearn": "(c) mlflow.sklearn",
+    "capture": "(d) ours, fast path + capture",
 }
 
 WRK_SCRIPT = """
@@ -64,34 +79,27 @@ end
 """
 
 
-def build_pipeline(X: pd.DataFrame, y: pd.Series):
-    from sklearn.ensemble import RandomForestRegressor
+def build_pipeline(X: pd.DataFrame, y: pd.Series, model: str):
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+
+    from mlflow_steward.cleaning import CleaningConfig, build_cleaning_pipeline, build_model_pipeline
 
     numeric = [c for c in X.columns if c != "ocean_proximity"]
-    forest = RandomForestRegressor(n_estimators=50, random_state=0, n_jobs=1)
-    try:
-        from mlflow_steward.cleaning import CleaningConfig, build_cleaning_pipeline, build_model_pipeline
-
-        pipeline = build_model_pipeline(build_cleaning_pipeline(numeric, ["ocean_proximity"], CleaningConfig()), forest)
-        kind = "steward cleaning pipeline + RandomForest(50)"
-    except ImportError:
-        from sklearn.compose import ColumnTransformer
-        from sklearn.impute import SimpleImputer
-        from sklearn.pipeline import Pipeline, make_pipeline
-        from sklearn.preprocessing import OneHotEncoder
-
-        cleaning = ColumnTransformer([
-            ("num", SimpleImputer(strategy="median"), numeric),
-            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
-             ["ocean_proximity"]),
-        ])  # fmt: skip
-        pipeline = Pipeline([("cleaning", cleaning), ("model", forest)])
-        kind = "sklearn imputer/one-hot + RandomForest(50)"
-    return pipeline.fit(X, y), kind
+    config = CleaningConfig(  # the quickstart's demo cleaning (workflow/_demo.py)
+        ratios=(("rooms_per_house", "total_rooms", "households"), ("bedrooms_ratio", "total_bedrooms", "total_rooms"),
+                ("people_per_house", "population", "households")),
+        cluster_similarity={"columns": ["latitude", "longitude"], "n_clusters": 10, "gamma": 1.0},
+    )  # fmt: skip
+    if model == "forest":
+        estimator, kind = RandomForestRegressor(n_estimators=50, random_state=0, n_jobs=1), "RandomForest(50)"
+    else:
+        estimator, kind = HistGradientBoostingRegressor(random_state=0), "HistGradientBoosting(100 iterations)"
+    pipeline = build_model_pipeline(build_cleaning_pipeline(numeric, ["ocean_proximity"], config), estimator)
+    return pipeline.fit(X, y), f"steward demo cleaning (ratios, 10 cluster similarities, clipping, imputation, scaling, one-hot) + {kind}"
 
 
 def log_models(pipeline, X: pd.DataFrame, tmp: Path) -> tuple[str, str, str]:
-    """Log (a) and (b) to a throwaway SQLite store; return (tracking uri, ours uri, sklearn uri)."""
+    """Log ours and plain mlflow.sklearn to a throwaway SQLite store; return (tracking uri, ours uri, sklearn uri)."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -213,25 +221,39 @@ def load_python(url: str, body_file: Path, connections: int, duration: float, tm
             "requests_per_s": len(flat) / elapsed}  # fmt: skip
 
 
-def in_process(pipeline, ours_uri: str, plain_uri: str, X: pd.DataFrame, capture: Path) -> dict[str, dict[str, float]]:
-    """The floor without HTTP: ``predict`` of each model, and the scoring server's own request path
-    (``scoring_server.invocations``: JSON parsing, predict, JSON answer). Calls are interleaved so that
-    every model sees the same machine load; p50 of single rows, rows/s of 1,000-row batches."""
+def load_variants(ours_uri: str, plain_uri: str, capture: Path) -> dict:
     import mlflow
-    from mlflow.pyfunc import scoring_server
 
     from mlflow_steward import names
 
-    one, batch = X.head(1), X.head(1000)
     loaded = {
-        "(b) mlflow.sklearn": mlflow.pyfunc.load_model(plain_uri),
-        "(a) ours, capture off": mlflow.pyfunc.load_model(ours_uri),
-        "(a) ours, capture on": mlflow.pyfunc.load_model(
-            ours_uri, model_config={names.MODEL_CONFIG_CAPTURE_PATH: str(capture)}
-        ),
+        "fast": mlflow.pyfunc.load_model(ours_uri),
+        "slow": mlflow.pyfunc.load_model(ours_uri, model_config={names.MODEL_CONFIG_FAST_PATH: "0"}),
+        "sklearn": mlflow.pyfunc.load_model(plain_uri),
+        "capture": mlflow.pyfunc.load_model(ours_uri, model_config={names.MODEL_CONFIG_CAPTURE_PATH: str(capture)}),
     }
-    calls = {"pipeline.predict": pipeline.predict}
-    calls.update({f"{name}: pyfunc predict": model.predict for name, model in loaded.items()})
+    for name in ("fast", "capture"):
+        assert loaded[name].unwrap_python_model().fast_path.enabled, loaded[name].unwrap_python_model().fast_path
+    assert not loaded["slow"].unwrap_python_model().fast_path.enabled
+    return loaded
+
+
+def check_answers(loaded: dict, pipeline, queries: pd.DataFrame) -> None:
+    """Every variant predicts what the pipeline predicts (the plan to 1e-9 of the output's scale)."""
+    expected = pipeline.predict(queries)
+    scale = float(np.max(np.abs(expected)))
+    for name, model in loaded.items():
+        got = np.asarray(model.predict(queries), dtype=float).ravel()
+        assert np.max(np.abs(got - expected)) <= 1e-9 * scale, name
+
+
+def in_process(pipeline, loaded: dict, X: pd.DataFrame, repeats: tuple[int, int]) -> dict[str, dict[str, float]]:
+    """``predict`` of each pyfunc and the scoring server's request path, calls interleaved."""
+    from mlflow.pyfunc import scoring_server
+
+    one, batch = X.head(1), X.head(1000)
+    calls = {"pipeline.predict (no pyfunc)": pipeline.predict}
+    calls.update({f"{LABELS[name]}: pyfunc predict": model.predict for name, model in loaded.items()})
     for name, model in loaded.items():
         schema = model.metadata.get_input_schema()
 
@@ -240,12 +262,12 @@ def in_process(pipeline, ours_uri: str, plain_uri: str, X: pd.DataFrame, capture
             answer = scoring_server.invocations(body, "application/json", model, schema)
             assert answer.status == 200, answer.response
 
-        calls[f"{name}: scoring_server.invocations"] = invoke
+        calls[f"{LABELS[name]}: scoring_server.invocations"] = invoke
     timings = {name: {"one": [], "batch": []} for name in calls}
-    for frame, key, repeats in ((one, "one", 150), (batch, "batch", 15)):
-        for name, call in calls.items():  # warm up
+    for frame, key, count in ((one, "one", repeats[0]), (batch, "batch", repeats[1])):
+        for call in calls.values():  # warm up
             call(frame)
-        for _ in range(repeats):
+        for _ in range(count):
             for name, call in calls.items():
                 start = time.perf_counter()
                 call(frame)
@@ -254,6 +276,27 @@ def in_process(pipeline, ours_uri: str, plain_uri: str, X: pd.DataFrame, capture
         name: {"p50_ms": float(np.median(t["one"]) * 1000), "rows_per_s": len(batch) / float(np.median(t["batch"]))}
         for name, t in timings.items()
     }
+
+
+def threads_table(pipeline, X: pd.DataFrame, repeats: int) -> list[tuple[int, float, float]]:
+    """The estimator alone (cleaned input, scikit-learn's own predict): ms per call with all OpenMP
+    threads and with one, per batch size, interleaved; medians."""
+    from threadpoolctl import threadpool_limits
+
+    estimator = pipeline[-1]
+    rows = []
+    for size in (1, 10, 100, 1000, 3000, 10_000, 20_000):
+        cleaned = pipeline[:-1].transform(X.sample(size, replace=size > len(X), random_state=size))
+        times: dict[str, list[float]] = {"all": [], "one": []}
+        for _ in range(repeats):
+            for key in ("all", "one"):
+                limit = threadpool_limits(1, user_api="openmp") if key == "one" else contextlib.nullcontext()
+                with limit:
+                    start = time.perf_counter()
+                    estimator.predict(cleaned)
+                    times[key].append(time.perf_counter() - start)
+        rows.append((size, float(np.median(times["all"]) * 1000), float(np.median(times["one"]) * 1000)))
+    return rows
 
 
 def median_of(rounds: list[dict[str, float]]) -> dict[str, float]:
@@ -270,96 +313,159 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
-def render(http: dict[str, dict[str, float]], batch: dict[str, dict[str, float]], floor, meta: dict) -> str:
-    base_single, base_batch = http["sklearn"], batch["sklearn"]
+def load_average() -> str:
+    with contextlib.suppress(OSError):
+        return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "n/a"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def render(http: dict, batch: dict, batch2: dict, floor: dict, threads: list | None, meta: dict) -> str:
+    c_one = floor[f"{LABELS['sklearn']}: pyfunc predict"]
+    a_one = floor[f"{LABELS['fast']}: pyfunc predict"]
     lines = [
-        f"## Serving: `mlflow models serve` latency and throughput ({meta['date']})",
+        f"## Serving fast path: ours (fast path on / off) vs `mlflow.sklearn` ({meta['date']})",
         "",
-        f"Machine: {meta['machine']}. Model: {meta['model']}, fitted on {meta['train_rows']:,} housing rows. "
-        f"Servers: `mlflow models serve --env-manager local --workers 1` on 127.0.0.1. Load: {meta['tool']}, "
-        f"single-row requests from {meta['connections']} connections and 1,000-row batches from "
-        f"{meta['batch_connections']} connections, {meta['duration']:.0f} s each, median of {meta['rounds']} "
-        "alternating rounds. Overhead = ours / (b) - 1 on p50 latency, and (b) / ours - 1 on rows/s.",
+        f"Machine: {meta['machine']}; **shared with other agents' jobs while it ran** (load average "
+        f"{meta['load_start']} at the start, {meta['load_end']} at the end). Model: {meta['model']}, fitted on "
+        f"{meta['train_rows']:,} housing rows; queries: 1,000 other housing rows. In process: calls interleaved "
+        f"(a, b, c, d, a, ...), p50 of {meta['repeats'][0]} single-row calls, rows/s from the median of "
+        f"{meta['repeats'][1]} calls on 1,000 rows. HTTP: `mlflow models serve --env-manager local --workers 1` "
+        f"on 127.0.0.1, {meta['tool']}, single rows and 1,000-row batches from one connection, batches also "
+        f"from two, {meta['duration']:.0f} s each, servers interleaved, median of "
+        f"{meta['rounds']} rounds. Every variant's answers were checked against `pipeline.predict` first.",
         "",
-        "| server | 1-row p50 ms | 1-row p99 ms | 1-row req/s | 1,000-row batches rows/s | overhead p50 | overhead rows/s | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| variant | in-process 1-row p50 ms | in-process 1,000-row rows/s | HTTP 1-row p50 ms | HTTP 1-row p99 ms "
+        "| HTTP 1,000-row rows/s | HTTP 1,000-row rows/s, 2 connections |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    targets = {"sklearn": "", "ours_off": "≤ 10%", "ours_on": "≤ 25%"}
-    for name in SERVERS:
-        s, b = http[name], batch[name]
-        p50_over = "—" if name == "sklearn" else f"{s['p50_ms'] / base_single['p50_ms'] - 1:+.1%}"
-        rows_over = "—" if name == "sklearn" else f"{base_batch['rows_per_s'] / b['rows_per_s'] - 1:+.1%}"
-        lines.append(
-            f"| {LABELS[name]} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['requests_per_s']:.0f} | "
-            f"{b['rows_per_s']:,.0f} | {p50_over} | {rows_over} | {targets[name]} |"
-        )
-    lines += ["", "In-process floor, no HTTP (interleaved calls; p50 of 150 single-row calls, rows/s from the median "
-              "of 15 calls on 1,000 rows). The scoring server's `invocations` is the request path of",
-              "`mlflow models serve` without the network: JSON parsing (with the signature's casts for (b)), "
-              "predict, JSON answer.", "",
-              "| predict | 1-row p50 ms | 1,000-row rows/s |", "|---|---:|---:|"]  # fmt: skip
+    for name in VARIANTS:
+        f = floor[f"{LABELS[name]}: pyfunc predict"]
+        s, b, b2 = http[name], batch[name], batch2[name]
+        lines.append(f"| {LABELS[name]} | {f['p50_ms']:.2f} | {f['rows_per_s']:,.0f} | {s['p50_ms']:.2f} | "
+                     f"{s['p99_ms']:.2f} | {b['rows_per_s']:,.0f} | {b2['rows_per_s']:,.0f} |")  # fmt: skip
+    inproc_latency = a_one["p50_ms"] / c_one["p50_ms"]
+    http_latency = http["fast"]["p50_ms"] / http["sklearn"]["p50_ms"]
+    inproc_rows = a_one["rows_per_s"] / c_one["rows_per_s"]
+    http_rows = batch["fast"]["rows_per_s"] / batch["sklearn"]["rows_per_s"]
+    http_rows2 = batch2["fast"]["rows_per_s"] / batch2["sklearn"]["rows_per_s"]
+    lines += [
+        "",
+        "| (a) fast path vs (c) mlflow.sklearn | ratio | target | |",
+        "|---|---:|---|---|",
+        f"| in-process 1-row latency | {inproc_latency:.3f} | <= 0.25 | {_verdict(inproc_latency <= 0.25)} |",
+        f"| HTTP 1-row p50 latency | {http_latency:.3f} | <= 0.5 | {_verdict(http_latency <= 0.5)} |",
+        f"| in-process 1,000-row rows/s | {inproc_rows:.2f}x | >= 1.5x | {_verdict(inproc_rows >= 1.5)} |",
+        f"| HTTP 1,000-row rows/s | {http_rows:.2f}x | >= 1.5x | {_verdict(http_rows >= 1.5)} |",
+        f"| HTTP 1,000-row rows/s, 2 connections | {http_rows2:.2f}x | (no target) | |",
+        "",
+        "In process, every call path (p50 ms of one row; rows/s on 1,000 rows). `scoring_server.invocations` is "
+        "the request path of `mlflow models serve` without the network: JSON parsing (with the signature's "
+        "casts for (c)), predict, JSON answer.",
+        "",
+        "| call | 1-row p50 ms | 1,000-row rows/s |",
+        "|---|---:|---:|",
+    ]
     for name, r in floor.items():
         lines.append(f"| {name} | {r['p50_ms']:.2f} | {r['rows_per_s']:,.0f} |")
+    if threads:
+        lines += [
+            "",
+            "Small-batch threads (`--threads`): the estimator's own `predict` on the cleaned matrix, ms per call "
+            "with all OpenMP threads and with one (threadpoolctl), interleaved, medians. The fast path runs "
+            f"batches under {meta['small_batch_rows']:,} rows on one thread.",
+            "",
+            "| rows | all threads ms | one thread ms | one / all |",
+            "|---:|---:|---:|---:|",
+        ]
+        for size, every, single in threads:
+            lines.append(f"| {size:,} | {every:.2f} | {single:.2f} | {single / every:.2f} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per load measurement")
+    parser.add_argument("--model", choices=("hgb", "forest"), default="hgb")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per HTTP load measurement")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--batch-connections", type=int, default=4)
     parser.add_argument("--train-rows", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, nargs=2, default=(60, 10), metavar=("ONE", "BATCH"),
+                        help="in-process calls per variant on one row and on 1,000 rows")  # fmt: skip
+    parser.add_argument("--threads", action="store_true", help="also measure the estimator on 1 vs all threads")
+    parser.add_argument("--no-http", action="store_true", help="in-process only")
     parser.add_argument("--no-append", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even with wrk")
     args = parser.parse_args(argv)
 
+    from mlflow_steward.serving._plan import SMALL_BATCH_ROWS
+
     began = time.monotonic()
+    load_start = load_average()
     tmp = Path(tempfile.mkdtemp(prefix="steward-bench-serving-"))
     try:
         frame = pd.read_csv(HOUSING)
         train = frame.sample(args.train_rows, random_state=0)
         X, y = train.drop(columns=[TARGET]), train[TARGET]
-        pipeline, kind = build_pipeline(X, y)
+        pipeline, kind = build_pipeline(X, y, args.model)
         tracking_uri, ours_uri, plain_uri = log_models(pipeline, X, tmp)
-        queries = frame.drop(columns=[TARGET]).sample(1000, random_state=1)
-        bodies = {}
-        for name, rows in (("single", queries.head(1)), ("batch", queries)):
-            bodies[name] = tmp / f"{name}.json"
-            bodies[name].write_text(json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}))
+        queries = frame.drop(index=train.index).drop(columns=[TARGET]).sample(1000, random_state=1)
+        loaded = load_variants(ours_uri, plain_uri, tmp / "floor_capture.db")
+        check_answers(loaded, pipeline, queries)
+        print("answers checked; in process ...", flush=True)
+        floor = in_process(pipeline, loaded, queries, tuple(args.repeats))
+        threads = threads_table(pipeline, queries, 7) if args.threads else None
+        single = {n: [] for n in VARIANTS}
+        batch = {n: [] for n in VARIANTS}
+        batch2 = {n: [] for n in VARIANTS}
         use_wrk = shutil.which("wrk") is not None and not args.python_load
-        load = (lambda *a: load_wrk(*a, tmp)) if use_wrk else (lambda *a: load_python(*a, tmp))
-        base_env = {"MLFLOW_TRACKING_URI": tracking_uri}
-        specs = {
-            "sklearn": (plain_uri, base_env),
-            "ours_off": (ours_uri, base_env),
-            "ours_on": (ours_uri, {**base_env, "STEWARD_CAPTURE_PATH": str(tmp / "capture.db")}),
-        }
-        single = {n: [] for n in SERVERS}
-        batch = {n: [] for n in SERVERS}
-        with servers(specs, tmp) as urls:
-            import requests
+        if not args.no_http:
+            print("HTTP ...", flush=True)
+            bodies = {}
+            for name, rows in (("single", queries.head(1)), ("batch", queries)):
+                bodies[name] = tmp / f"{name}.json"
+                bodies[name].write_text(json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}))
+            load = (lambda *a: load_wrk(*a, tmp)) if use_wrk else (lambda *a: load_python(*a, tmp))
+            base_env = {"MLFLOW_TRACKING_URI": tracking_uri}
+            specs = {
+                "fast": (ours_uri, base_env),
+                "slow": (ours_uri, {**base_env, "STEWARD_FAST_PATH": "0"}),
+                "sklearn": (plain_uri, base_env),
+                "capture": (ours_uri, {**base_env, "STEWARD_CAPTURE_PATH": str(tmp / "capture.db")}),
+            }
+            with servers(specs, tmp) as urls:
+                import requests
 
-            for name, url in urls.items():  # warm up every server (and check the answers agree)
-                for _ in range(20):
-                    answer = requests.post(url, data=bodies["batch"].read_bytes(),
-                                           headers={"Content-Type": "application/json"}, timeout=60)  # fmt: skip
-                    answer.raise_for_status()
-                np.testing.assert_allclose(answer.json()["predictions"], pipeline.predict(queries))
-            for round_ in range(args.rounds):
-                order = SERVERS if round_ % 2 == 0 else tuple(reversed(SERVERS))
-                for name in order:
-                    single[name].append(load(urls[name], bodies["single"], args.connections, args.duration))
-                    result = load(urls[name], bodies["batch"], args.batch_connections, args.duration)
-                    batch[name].append({**result, "rows_per_s": result["requests_per_s"] * len(queries)})
-        floor = in_process(pipeline, ours_uri, plain_uri, queries, tmp / "floor_capture.db")
+                expected = pipeline.predict(queries)
+                for name, url in urls.items():  # warm up every server (and check the answers agree)
+                    for _ in range(10):
+                        answer = requests.post(url, data=bodies["batch"].read_bytes(),
+                                               headers={"Content-Type": "application/json"}, timeout=60)  # fmt: skip
+                        answer.raise_for_status()
+                    got = np.asarray(answer.json()["predictions"], dtype=float)
+                    assert np.max(np.abs(got - expected)) <= 1e-9 * np.max(np.abs(expected)), name
+                for round_ in range(args.rounds):
+                    order = VARIANTS if round_ % 2 == 0 else tuple(reversed(VARIANTS))
+                    for name in order:
+                        single[name].append(load(urls[name], bodies["single"], 1, args.duration))
+                        for connections, results in ((1, batch), (2, batch2)):
+                            result = load(urls[name], bodies["batch"], connections, args.duration)
+                            results[name].append({**result, "rows_per_s": result["requests_per_s"] * len(queries)})
+        else:
+            nothing = {"p50_ms": float("nan"), "p99_ms": float("nan"), "requests_per_s": float("nan"), "rows_per_s": float("nan")}
+            single = {n: [nothing] for n in VARIANTS}
+            batch = {n: [nothing] for n in VARIANTS}
+            batch2 = {n: [nothing] for n in VARIANTS}
         meta = {
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "model": kind,
             "train_rows": len(X), "tool": "wrk 4.1 (Lua POST script)" if use_wrk else "Python threads + requests",
-            "connections": args.connections, "batch_connections": args.batch_connections,
-            "duration": args.duration, "rounds": args.rounds,
+            "duration": args.duration, "rounds": args.rounds, "repeats": tuple(args.repeats),
+            "load_start": load_start, "load_end": load_average(), "small_batch_rows": SMALL_BATCH_ROWS,
         }  # fmt: skip
-        table = render({n: median_of(single[n]) for n in SERVERS}, {n: median_of(batch[n]) for n in SERVERS}, floor, meta)
+        table = render({n: median_of(single[n]) for n in VARIANTS}, {n: median_of(batch[n]) for n in VARIANTS},
+                       {n: median_of(batch2[n]) for n in VARIANTS}, floor, threads, meta)  # fmt: skip
         print(table)
         if not args.no_append:
             results = HERE / "RESULTS.md"

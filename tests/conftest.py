@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,3 +225,106 @@ def tracking_server(
 def start_tracking_server():
     """``start_tracking_server(backend_store_uri, root)``: the :func:`tracking_server` context manager."""
     return tracking_server
+
+
+# --- PostgreSQL (tests marked postgres: scale-out, the serving capture sink) ---------------------
+# ``STEWARD_TEST_POSTGRES_URI`` when set (CI's ``.ci/postgres.sh`` exports it); otherwise a throw-away
+# cluster started here with ``initdb``/``pg_ctl`` from ``/usr/lib/postgresql/*/bin`` on a free port
+# (as the ``postgres`` user when running as root). With neither, the tests skip, saying why; under
+# CI (``CI`` set) they fail instead, because CI must run them. Each session's databases are created
+# with unique names and dropped at the end.
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required under CI: {reason}")
+    pytest.skip(f"no PostgreSQL server: {reason}")
+
+
+def _reachable(uri: str) -> str | None:
+    """``None`` if a connection works, else why not."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(uri, connect_timeout=5).close()
+    except psycopg2.Error as error:
+        return " ".join(str(error).split())
+    return None
+
+
+def _start_cluster() -> tuple[str, Callable[[], None]]:
+    """initdb + pg_ctl start on a free port under /tmp; returns (URI, stop)."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        _unavailable("STEWARD_TEST_POSTGRES_URI is not set and no initdb under /usr/lib/postgresql/*/bin")
+    bin_dir = Path(bins[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="steward-test-pg-"))  # /tmp: the postgres user can reach it
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    try:
+        subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(root / "data"), "-A", "trust", "-U",
+                        "postgres"], check=True, capture_output=True, timeout=120)
+        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"),
+                        "-w", "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=200",
+                        "start"], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as error:
+        log = (root / "log").read_text()[-2000:] if (root / "log").exists() else ""
+        shutil.rmtree(root, ignore_errors=True)
+        _unavailable(f"could not start a throw-away cluster with {bin_dir}: {error} {log}")
+
+    def stop() -> None:
+        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "fast", "stop"],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """A PostgreSQL server URI (psycopg2 form, no driver in the scheme)."""
+    uri = os.environ.get("STEWARD_TEST_POSTGRES_URI")
+    if uri:
+        problem = _reachable(uri)
+        if problem:
+            _unavailable(f"STEWARD_TEST_POSTGRES_URI={uri} is not reachable: {problem}")
+        yield uri
+        return
+    uri, stop = _start_cluster()
+    try:
+        yield uri
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def make_database(postgres_server):
+    """``make_database("optuna") -> URI`` of a new database, dropped when the session ends."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    created: list[str] = []
+
+    def admin():
+        connection = psycopg2.connect(postgres_server)
+        connection.autocommit = True
+        return connection
+
+    def make(purpose: str) -> str:
+        name = f"steward_{purpose}_{uuid.uuid4().hex[:10]}"
+        connection = admin()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            connection.close()
+        created.append(name)
+        return make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    connection = admin()
+    with connection.cursor() as cursor:
+        for name in created:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()

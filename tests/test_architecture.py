@@ -48,7 +48,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("steps", ("steps",)),  # MLflow runs as reusable steps; registering a run's model
     ("registry", ("registry",)),  # every write to the model registry; the gate
     ("measure", ("tuning", "evaluation")),  # search and measure
-    ("leaves", ("data", "serving", "cleaning", "stats")),
+    ("leaves", ("data", "serving")),  # serving compiles the cleaning into array kernels (fast path)
+    ("foundations", ("cleaning", "stats")),  # import nothing of ours
     ("vocabulary", ("names", "exceptions", "_compat", "_format")),  # _compat: the only code touching MLflow/Optuna internals
 )
 ROOT = ""  # the package root module (mlflow_steward/__init__.py): below everything

@@ -137,7 +137,7 @@ SLICE_PREFIX = "slice/"  # metric keys ``slice/<column>/<value>/<metric>`` (see 
 STEP_EVALUATE = "evaluate"  # value of TAG_STEP on a run made by ``steward evaluate``
 
 # --- serving (added by the serving capability) ------------------------------------------------
-ENV_CAPTURE_PATH = "STEWARD_CAPTURE_PATH"  # SQLite file that records every scored row (capture on)
+ENV_CAPTURE_PATH = "STEWARD_CAPTURE_PATH"  # capture URI: SQLite file, parquet:<dir> or SQLAlchemy URL (capture on)
 ENV_MODEL_NAME = "STEWARD_MODEL_NAME"  # registered model name written on captured rows
 ENV_MODEL_VERSION = "STEWARD_MODEL_VERSION"  # ... and its version (else resolved from the registry)
 MODEL_CONFIG_CAPTURE_PATH = "capture_path"  # model_config key (log or load time), same as the env var
@@ -146,6 +146,8 @@ MODEL_CONFIG_MODEL_VERSION = "model_version"
 PARAM_REQUEST_ID = "request_id"  # inference param: the caller's id for a request (joins labels later)
 MODEL_ARTIFACT_PIPELINE = "pipeline"  # pyfunc artifact key of the fitted sklearn pipeline file
 MODEL_ARTIFACT_MANIFEST = "manifest"  # pyfunc artifact key of steward.json: columns, kinds, serialisation
+ENV_CAPTURE_QUEUE_ROWS = "STEWARD_CAPTURE_QUEUE_ROWS"  # scored rows a worker may queue for capture (then drops)
+ENV_CAPTURE_BATCH_SECONDS = "STEWARD_CAPTURE_BATCH_SECONDS"  # Parquet capture: seconds gathered into one file
 
 # MLflow's real rule (mlflow.utils.validation.validate_param_and_metric_name): metric keys may hold
 # only word characters, "_", "-", ".", " ", "/" (and ":" except on Windows); "=" is rejected by
@@ -199,6 +201,33 @@ MODEL_MANIFEST_FILE = "steward.json"  # inside a logged model: serialisation, tr
 PARAM_FAMILY = "family"  # on a trial child run: its model family (also the Optuna parameter choosing it)
 PARAM_TRIAL_NUMBER = "trial_number"  # on a trial child run: the Optuna trial number
 PARAM_MEMBER_PREFIX = "member."  # on an ensemble run: ``member.<name>.run_id`` / ``member.<name>.family``
+# --- serving fast path (added by the serving fast path) --------------------------------------
+ENV_FAST_PATH = "STEWARD_FAST_PATH"  # "0"/"false"/"off": predict with the pipeline, not the compiled plan
+MODEL_CONFIG_FAST_PATH = "fast_path"  # model_config key, same as the env var (the env var wins)
+MODEL_METADATA_FAST_PATH = "steward_fast_path"  # MLmodel metadata: {"enabled": bool, "reason": str}
+
+
+# --- monitoring (added by the monitoring capability) -----------------------------------------
+ARTIFACT_REFERENCE_PROFILE = "monitoring/reference_profile.json"  # on a train run: the model's reference profile
+MODEL_ARTIFACT_REFERENCE_PROFILE = "reference_profile"  # pyfunc artifact key (the file travels inside the model)
+REFERENCE_PROFILE_FILE = "reference_profile.json"  # its file name in the model's ``artifacts/``
+MONITORING_EXPERIMENT_PREFIX = "steward-monitoring/"  # drift runs go to ``steward-monitoring/<model name>``
+STEP_DRIFT = "monitor"  # value of TAG_STEP on a drift run (a monitor window, as the app's pages read them)
+TAG_DRIFT = "steward.drift"  # on a drift run: drift | healthy
+TAG_MONITOR_STATE = "steward.monitor_state"  # on a monitor run: healthy | drift (| performance, issue 14)
+TAG_WINDOW_START = "steward.window_start"  # on a monitor run: the window's first and last time (ISO 8601, UTC)
+TAG_WINDOW_END = "steward.window_end"
+DRIFT_ALARM_SUFFIX = "_alarm"  # ``drift/<column>/<check>_alarm`` = 1 when that check alarmed, else 0
+TAG_DRIFT_COLUMNS = "steward.drift_columns"  # on a drift run: the alarming columns, comma-separated
+ARTIFACT_DRIFT_PLOT = "monitoring/drift.png"  # training vs window histograms of the alarming columns
+ARTIFACT_DRIFT_TABLE = "monitoring/drift.csv"  # one row per column and check
+DRIFT_METRIC_PREFIX = "drift/"
+
+
+def drift_metric(column: str, check: str) -> str:
+    """``drift/<column>/<check>``: the score of one check of one column (plus ``_ci_low``/``_ci_high``)."""
+    return f"{DRIFT_METRIC_PREFIX}{metric_key_part(column)}/{check}"
+
 
 # --- dataset versions and retrain (added by the maintenance loop, issue 15) -------------------
 DATASET_EXPERIMENT_PREFIX = "steward-datasets/"  # one MLflow experiment per named dataset

@@ -33,10 +33,7 @@ log_and_register = _registry.log_and_register
 FAST_GATE = _registry.FAST_GATE
 MODEL = _registry.MODEL
 
-# The scale-out tests' PostgreSQL: STEWARD_TEST_POSTGRES_URI or a throw-away cluster, fresh databases.
-_scaleout = _load(HERE.parent / "scaleout" / "conftest.py", "_steward_scaleout_conftest_for_app")
-postgres_server = _scaleout.postgres_server
-make_database = _scaleout.make_database
+# PostgreSQL (``postgres_server``, ``make_database``) comes from tests/conftest.py.
 
 cdp = _load(HERE / "cdp.py", "_steward_cdp")
 

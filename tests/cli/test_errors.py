@@ -40,6 +40,7 @@ BAD_ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
     "data show": (["housing@zero"], ["positive whole number", "'zero'"]),
     "data rollback": (["housing", "--to", "zero", "--reason", "bad batch"], ["positive whole number", "'zero'"]),
     "retrain": (["housing", "--n-trials", "0"], ["n_trials", "got 0"]),
+    "drift": (["m", "--data", "x.csv", "--config", '{"levle": 0.1}'], ["'levle'", "did you mean 'level'"]),
 }
 
 

@@ -15,8 +15,13 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_steward import names
 from mlflow_steward.serving import log_pipeline_model, read_captures
-from mlflow_steward.serving import _capture as capture_module
+from mlflow_steward.serving import _capture_queue as queue_module
 from mlflow_steward.serving import _validation as v
+
+
+def _flushed(loaded) -> None:
+    """Captures are written by a writer thread: wait until what was predicted is written."""
+    assert loaded.unwrap_python_model().capture.flush(timeout=60)
 
 
 @pytest.fixture
@@ -39,8 +44,12 @@ def test_logged_model_is_our_pyfunc_with_skops_artifact_and_code(housing_logged,
     manifest = json.loads((model_dir / "artifacts" / "steward.json").read_text())
     assert manifest["serialization"] == "skops" and manifest["task"] == "regression"
     assert [f["name"] for f in manifest["features"]] == list(X.columns)
-    code = model_dir / "code" / "mlflow_steward"
+    assert [p.name for p in (model_dir / "code").iterdir()] == [housing_logged.code_package]
+    assert housing_logged.code_package == manifest["code_package"]
+    assert housing_logged.code_package.startswith("_mlflow_steward_0_1_0_")  # never the installed package's name
+    code = model_dir / "code" / housing_logged.code_package
     assert (code / "serving" / "_pyfunc.py").is_file() and (code / "names.py").is_file()
+    assert "mlflow_steward" not in (code / "serving" / "_pyfunc.py").read_text().replace("_mlflow_steward_", "")
     requirements = (model_dir / "requirements.txt").read_text().split()
     assert {r.split("==")[0] for r in requirements} >= {"mlflow", "scikit-learn", "pandas", "numpy", "skops"}
     assert not any("steward" in r for r in requirements)
@@ -49,6 +58,7 @@ def test_logged_model_is_our_pyfunc_with_skops_artifact_and_code(housing_logged,
     loaded = mlflow.pyfunc.load_model(housing_logged.model_uri)
     np.testing.assert_allclose(loaded.predict(X.head(50)), housing_model.predict(X.head(50)))
     assert type(loaded.unwrap_python_model().pipeline).__name__ == "Pipeline"
+    assert type(loaded.unwrap_python_model()).__module__ == f"{housing_logged.code_package}.serving._pyfunc"
 
 
 def test_signature_has_outputs_and_request_id_but_no_input_schema(mlflow_store, adult_model, adult_xy):
@@ -68,7 +78,7 @@ def test_signature_has_outputs_and_request_id_but_no_input_schema(mlflow_store, 
     assert len(loaded.predict(X.head(2).assign(age=[np.nan, 30.0]))) == 2
     with pytest.raises(MlflowException) as info:
         loaded.predict(X.head(2).assign(age=["old", "young"]))
-    assert info.value.message == v.NOT_NUMBER.format(column="age", value="old", type="str", row=0)
+    assert info.value.message == v.NOT_NUMBER.format(column="age", value="'old'", type="str", row=0)
     with pytest.raises(MlflowException) as info:
         loaded.predict(X.head(2).drop(columns=["age"]))
     assert info.value.message.startswith("model input is missing column(s) 'age' (numeric); the model expects age")
@@ -98,7 +108,7 @@ def test_bad_input_is_invalid_parameter_value_naming_the_column(housing_logged, 
     with pytest.raises(MlflowException) as info:
         python_model.predict(None, bad)
     assert info.value.get_http_status_code() == 400
-    assert info.value.message == v.NOT_TEXT.format(column="ocean_proximity", value=7, type="int", row=1)
+    assert info.value.message == v.NOT_TEXT.format(column="ocean_proximity", value="7", type="int", row=1)
 
 
 def test_unseen_category_and_missing_values_are_not_errors(housing_logged, housing_xy):
@@ -172,11 +182,15 @@ def test_capture_from_model_config_at_load_not_during_logging(mlflow_store, hous
     assert not at_log.exists()  # MLflow's check of the input example is not an inference
     loaded = mlflow.pyfunc.load_model(packaged.model_uri)  # the logged model_config switches capture on
     predictions = loaded.predict(X.head(4), params={names.PARAM_REQUEST_ID: "req-1"})
+    _flushed(loaded)
     captured = read_captures(at_log)
     assert captured["request_id"].tolist() == ["req-1"] * 4 and captured["row"].tolist() == [0, 1, 2, 3]
     np.testing.assert_allclose(captured["prediction"].astype(float), predictions)
     assert captured["model_id"].iloc[0] == packaged.model_id and captured["run_id"].iloc[0] == packaged.run_id
-    assert json.loads(captured["features"].iloc[0])["ocean_proximity"] == X["ocean_proximity"].iloc[0]
+    assert captured["ocean_proximity"].iloc[0] == X["ocean_proximity"].iloc[0]
+    pd.testing.assert_frame_equal(  # the features exactly as the model saw them
+        captured[list(X.columns)], X.head(4).reset_index(drop=True), check_dtype=False
+    )
 
     at_load = tmp_path / "at_load.db"
     again = mlflow.pyfunc.load_model(
@@ -185,6 +199,7 @@ def test_capture_from_model_config_at_load_not_during_logging(mlflow_store, hous
                       names.MODEL_CONFIG_MODEL_VERSION: "7"},
     )  # fmt: skip
     again.predict(X.head(2))
+    _flushed(again)
     rows = read_captures(at_load)
     assert len(rows) == 2 and rows["request_id"].nunique() == 1
     assert set(zip(rows["model_name"], rows["model_version"])) == {("house", "7")}
@@ -196,7 +211,9 @@ def test_capture_env_var_and_registry_version(mlflow_store, housing_model, housi
         packaged = log_pipeline_model(housing_model, input_example=X.head(5), registered_model_name="house")
     path = tmp_path / "env.db"
     monkeypatch.setenv(names.ENV_CAPTURE_PATH, str(path))
-    mlflow.pyfunc.load_model("models:/house/1").predict(X.head(3))
+    loaded = mlflow.pyfunc.load_model("models:/house/1")
+    loaded.predict(X.head(3))
+    _flushed(loaded)
     rows = read_captures(path)
     assert set(zip(rows["model_name"], rows["model_version"])) == {("house", "1")}
     assert rows["model_id"].iloc[0] == packaged.model_id
@@ -209,6 +226,7 @@ def test_classifier_capture_records_probabilities(mlflow_store, adult_model, adu
     path = tmp_path / "adult.db"
     loaded = mlflow.pyfunc.load_model(packaged.model_uri, model_config={names.MODEL_CONFIG_CAPTURE_PATH: str(path)})
     predictions = loaded.predict(X.head(3))
+    _flushed(loaded)
     rows = read_captures(path)
     assert rows["prediction"].tolist() == list(predictions)
     probabilities = [json.loads(p) for p in rows["probabilities"]]
@@ -224,14 +242,18 @@ def test_capture_failure_does_not_fail_predictions(housing_logged, housing_xy, t
     loaded = mlflow.pyfunc.load_model(
         housing_logged.model_uri, model_config={names.MODEL_CONFIG_CAPTURE_PATH: str(blocker / "cap.db")}
     )
-    with caplog.at_level(logging.WARNING, logger=capture_module.__name__):
+    logger = f"{housing_logged.code_package}.serving._capture_queue"  # the model runs its own copy
+    with caplog.at_level(logging.INFO, logger=logger):
         first = loaded.predict(X.head(3))
         second = loaded.predict(X.head(3))
+        queue = loaded.unwrap_python_model().capture
+        stats = queue.close(timeout=1)
     np.testing.assert_allclose(first, second)
-    warnings = [r.getMessage() for r in caplog.records if r.name == capture_module.__name__]
-    assert len(warnings) == 1  # the first failure, then every WARN_EVERY-th
-    assert warnings[0].startswith(f"inference capture to {blocker / 'cap.db'} failed (1 failure(s) so far)")
-    assert loaded.unwrap_python_model().capture.failures == 2
+    assert (stats.captured_rows, stats.failed_rows, stats.failed_requests, stats.pending_rows) == (0, 6, 2, 0)
+    messages = [r.getMessage() for r in caplog.records if r.name == logger]
+    assert sum(m.startswith(f"inference capture to {blocker / 'cap.db'} failing, will retry") for m in messages) == 1
+    assert messages[-1] == queue_module.SUMMARY.format(sink=blocker / "cap.db", **stats.snapshot())
+    assert "0 row(s) captured (0 request(s)), 0 dropped, 6 failed" in messages[-1]
 
 
 def test_python_model_pickles_without_state(housing_logged):

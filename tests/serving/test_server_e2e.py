@@ -1,5 +1,6 @@
 """A real ``mlflow models serve -m models:/house@production`` (2 workers, capture on): every payload
-form, bad requests answered 400 naming the column, capture with name/version, and a bounded load test."""
+form, bad requests answered 400 naming the column, capture with the name/version the server was
+started with (the logged model is registered twice), reused request ids, and a bounded load test."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def served(tmp_path_factory, _template_store, housing_model, housing_xy, serve_m
         experiment = mlflow.create_experiment("serving", artifact_location=(tmp / "artifacts").as_uri())
         X, _ = housing_xy
         with mlflow.start_run(experiment_id=experiment):
-            log_pipeline_model(housing_model, input_example=X.head(5), registered_model_name="house")
+            packaged = log_pipeline_model(housing_model, input_example=X.head(5), registered_model_name="house")
+        mlflow.register_model(packaged.model_uri, "house-shadow")  # one logged model, registered twice
         mlflow.MlflowClient().set_registered_model_alias("house", names.ALIAS_PRODUCTION, "1")
     finally:
         mlflow.set_tracking_uri(previous[0])
@@ -115,8 +117,8 @@ def _bad(case: str, rows: pd.DataFrame) -> pd.DataFrame:
 EXPECTED = {
     "missing column": "model input is missing column(s) 'total_rooms' (numeric); the model expects longitude "
     "(numeric), latitude (numeric), housing_median_age (numeric), total_rooms (numeric)",
-    "unparseable value": v.NOT_NUMBER.format(column="total_rooms", value="abc", type="str", row=1),
-    "number for a category": v.NOT_TEXT.format(column="ocean_proximity", value=3, type="int", row=1),
+    "unparseable value": v.NOT_NUMBER.format(column="total_rooms", value="'abc'", type="str", row=1),
+    "number for a category": v.NOT_TEXT.format(column="ocean_proximity", value="3", type="int", row=1),
 }
 BAD_CASES = [
     (case, form) for case in sorted(EXPECTED) for form in FORMS
@@ -144,23 +146,58 @@ def test_not_json_is_400(served):
     assert response.status_code == 400
 
 
+def _captured_count(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+
+
+def _wait_for_rows(path: Path, expected: int, timeout: float = 60) -> int:
+    """Captures are written by each worker's writer thread, moments after the answer."""
+    deadline = time.monotonic() + timeout
+    while (count := _captured_count(path)) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return count
+
+
 def test_capture_has_request_id_rows_model_name_and_version_then_labels(served):
+    """The logged model is registered as house v1 and house-shadow v1: the capture says house v1,
+    the model the server was started with (models:/house@production)."""
+    before = _captured_count(served.capture)
     body = _payload("dataframe_split", served.rows.head(3), params={names.PARAM_REQUEST_ID: "order-42"})
     assert _post(served.url, body).status_code == 200
+    _wait_for_rows(served.capture, before + 3)
     rows = read_captures(served.capture)
     mine = rows[rows["request_id"] == "order-42"]
-    assert mine["row"].tolist() == [0, 1, 2]
+    assert mine["row"].tolist() == [0, 1, 2] and set(mine["status"]) == {"answered"}
     assert set(zip(mine["model_name"], mine["model_version"])) == {("house", "1")}
     np.testing.assert_allclose(mine["prediction"].astype(float), served.expected[:3])
-    features = [json.loads(f) for f in mine["features"]]
-    assert [f["median_income"] for f in features] == pytest.approx(served.rows["median_income"].head(3).tolist())
+    assert mine["median_income"].tolist() == served.rows["median_income"].head(3).tolist()
     result = join_labels(served.capture, pd.DataFrame({"request_id": ["order-42"], "label": [250_000.0]}))
     assert result.labelled_rows == 3 and not result.unmatched_requests
 
 
-def _captured_count(path: Path) -> int:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+def test_reused_request_id_is_captured_twice_as_attempts(served):
+    before = _captured_count(served.capture)
+    for n in (1, 2):
+        body = _payload("dataframe_records", served.rows.head(n), params={names.PARAM_REQUEST_ID: "retry-7"})
+        assert _post(served.url, body).status_code == 200
+    _wait_for_rows(served.capture, before + 3)
+    mine = read_captures(served.capture).query("request_id == 'retry-7'")
+    assert mine[["attempt", "row"]].values.tolist() == [[0, 0], [1, 0], [1, 1]]
+
+
+def test_non_finite_number_is_refused_and_not_captured(served):
+    before = _captured_count(served.capture)
+    body = '{"dataframe_records": [' + json.dumps(served.rows.iloc[0].to_dict())[:-1] + ', "total_rooms": Infinity}]}'
+    response = requests.post(served.url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == 400
+    assert "column 'total_rooms' expects a finite number (or null), got inf (float) in row 0" in response.text
+    good = _payload("dataframe_split", served.rows.head(1), params={names.PARAM_REQUEST_ID: "after-inf"})
+    assert _post(served.url, good).status_code == 200
+    _wait_for_rows(served.capture, before + 1)
+    assert _captured_count(served.capture) == before + 1  # only the answered request
 
 
 def test_load_two_workers_every_answered_row_captured_once(served):
@@ -195,9 +232,9 @@ def test_load_two_workers_every_answered_row_captured_once(served):
     for thread in threads:
         thread.join(120)
     assert not errors
-    assert _captured_count(served.capture) - before == sum(answered)
+    assert _wait_for_rows(served.capture, before + sum(answered)) - before == sum(answered)
     rows = read_captures(served.capture)
-    assert not rows.duplicated(["request_id", "row"]).any()
+    assert not rows.duplicated(["request_id", "attempt", "row"]).any()
     assert sum(answered) >= 1000  # rows: most of the 1,800 requests (3,600 rows), even on a busy machine
     named = rows[rows["request_id"].str.startswith("load-")]
     sizes = named.groupby("request_id").size()

@@ -21,6 +21,7 @@ from ._base import (
     require_numeric,
 )
 from ._compat import _check_feature_names_in, validate_data
+from ._kernels import AppendRatios, RbfSimilarity, positions_of
 from ._errors import PARAM_RATIO, PARAM_RATIO_NAME, CleaningParameterError
 
 
@@ -77,6 +78,14 @@ class RatioFeatures(FrameTransformer):
         if new:
             frame = pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1)
         return self._output(frame, was_frame)
+
+    def _array_kernel(self) -> AppendRatios:
+        """(numerator, denominator) positions of every ratio, as an array kernel."""
+        check_is_fitted(self, "ratios_")
+        names = [str(c) for c in self._labels()]
+        owner = type(self).__name__
+        pairs = tuple(positions_of(names, [num, den], owner) for _, num, den in self.ratios_)
+        return AppendRatios(pairs)
 
     def get_feature_names_out(self, input_features=None):
         """The input names followed by the ratio names."""
@@ -148,6 +157,13 @@ class ClusterSimilarity(TransformerMixin, BaseEstimator):
         if index is None:
             return similarity
         return pd.DataFrame(similarity, index=index, columns=self.get_feature_names_out())
+
+    def _array_kernel(self) -> RbfSimilarity:
+        """The centres (in float64, as ``rbf_kernel`` casts them) and their squared norms."""
+        check_is_fitted(self, "cluster_centers_")
+        centers = np.array(self.cluster_centers_, dtype=np.float64)
+        norms = np.einsum("ij,ij->i", centers, centers)[np.newaxis, :]  # as row_norms(squared=True)
+        return RbfSimilarity(centers=centers, centers_norm=norms, gamma=float(self.gamma))
 
     def get_feature_names_out(self, input_features=None):
         """``cluster_0_similarity``, ``cluster_1_similarity``, ..."""

@@ -17,6 +17,7 @@ from ._base import (
     require_columns,
     require_numeric,
 )
+from ._kernels import FillMissing, positions_of
 from ._errors import COLUMN_ALL_MISSING, PARAM_OVERLAP, CleaningColumnError, CleaningParameterError
 
 NUMERIC_STRATEGIES = ("median", "mean", "most_frequent", "constant")
@@ -114,6 +115,13 @@ class TypedImputer(FrameTransformer):
                 series = series.cat.add_categories([value])
             frame[column] = series.fillna(value)
         return self._output(frame, was_frame)
+
+    def _array_kernel(self) -> FillMissing:
+        """The fill values by column position, as an array kernel."""
+        check_is_fitted(self, "statistics_")
+        columns = list(self.statistics_)
+        positions = positions_of([str(c) for c in self._labels()], columns, type(self).__name__)
+        return FillMissing(tuple(zip(positions, (self.statistics_[c] for c in columns))))
 
     def _resolve(self, frame, numeric, categorical):
         owner = type(self).__name__

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import PUBLIC_MODULE, FrameTransformer, check_strings
+from ._kernels import ReplaceMarkers
 
 
 class MissingMarkerReplacer(FrameTransformer):
@@ -64,6 +65,11 @@ class MissingMarkerReplacer(FrameTransformer):
                 else:
                     frame[column] = series.mask(mask)
         return self._output(frame, was_frame)
+
+    def _array_kernel(self) -> ReplaceMarkers:
+        """The fitted markers as an array kernel (text columns only, as ``transform``)."""
+        check_is_fitted(self, "markers_")
+        return ReplaceMarkers(frozenset(self.markers_))
 
     def _is_marker(self, value) -> bool:
         return isinstance(value, str) and value.strip() in self.markers_

@@ -18,6 +18,7 @@ from ._base import (
     require_columns,
     require_numeric,
 )
+from ._kernels import Clip, positions_of
 
 METHODS = ("iqr", "quantile")
 
@@ -105,6 +106,13 @@ class OutlierClipper(FrameTransformer):
             values = np.clip(as_float(frame[column]), self.lower_[column], self.upper_[column])
             frame[column] = pd.Series(values, index=frame.index)
         return self._output(frame, was_frame)
+
+    def _array_kernel(self) -> Clip:
+        """The bounds by column position, as an array kernel."""
+        check_is_fitted(self, "n_clipped_")
+        positions = positions_of([str(c) for c in self._labels()], self.columns_, type(self).__name__)
+        bounds = zip(positions, (self.lower_[c] for c in self.columns_), (self.upper_[c] for c in self.columns_))
+        return Clip(tuple(bounds))
 
     def count_clipped(self, X) -> dict[str, int]:
         """How many values of ``X`` each column's bounds would clip (missing values not counted)."""

@@ -29,6 +29,7 @@ from ._base import (
     require_numeric,
 )
 from ._errors import PARAM_ORDER_BY, CleaningParameterError
+from ._kernels import Smooth, positions_of
 
 
 class _Smoother(FrameTransformer):
@@ -69,6 +70,14 @@ class _Smoother(FrameTransformer):
             smoothed[order] = self._smooth(values[order])
             frame[column] = pd.Series(smoothed, index=frame.index)
         return self._output(frame, was_frame)
+
+    def _array_kernel(self) -> Smooth:
+        """Positions of the smoothed and the time column, and this smoother's own function."""
+        check_is_fitted(self, "columns_")
+        names = [str(c) for c in self._labels()]
+        owner = type(self).__name__
+        order = None if self.order_by is None else positions_of(names, [str(self.order_by)], owner)[0]
+        return Smooth(positions_of(names, self.columns_, owner), order, self._smooth)
 
 
 class MovingAverageSmoother(_Smoother):

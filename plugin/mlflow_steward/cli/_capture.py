@@ -1,4 +1,7 @@
-"""``steward capture export`` and ``steward capture label``: read back what a served model captured."""
+"""``steward capture export`` and ``steward capture label``: read back what served models captured.
+
+Both work on every capture sink: a SQLite file, ``parquet:<directory>`` or a SQLAlchemy URL.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,14 @@ from mlflow_steward.names import ENV_CAPTURE_PATH
 
 _PATH_OPTION = click.option(
     "--path",
+    "--uri",
     "capture_path",
     envvar=ENV_CAPTURE_PATH,
     required=True,
-    help=f"The capture database (SQLite) the server writes; default: ${ENV_CAPTURE_PATH}.",
+    help=(
+        "The capture the servers write: a SQLite file, parquet:<directory> or a database URL "
+        f"(postgresql+psycopg2://...); default: ${ENV_CAPTURE_PATH}."
+    ),
 )
 
 
@@ -24,12 +31,13 @@ def capture() -> None:
 @_PATH_OPTION
 @click.option("--since", default=None, help="Start of the window, inclusive (ISO 8601; naive means UTC).")
 @click.option("--until", default=None, help="End of the window, exclusive (ISO 8601; naive means UTC).")
+@click.option("--last", "last_n", type=int, default=None, help="Only the last N requests (of the window).")
 @click.option("--output", required=True, help="File to write: .csv, .csv.gz or .parquet.")
-def export(capture_path: str, since: str | None, until: str | None, output: str) -> None:
+def export(capture_path: str, since: str | None, until: str | None, last_n: int | None, output: str) -> None:
     """Write the captured rows of a window (with their labels, if joined) to CSV or Parquet."""
     from mlflow_steward.serving import export_captures
 
-    count = export_captures(capture_path, output, since=since, until=until)
+    count = export_captures(capture_path, output, since=since, until=until, last_n=last_n)
     click.echo(f"wrote {count} captured row(s) to {output}")
 
 

@@ -21,6 +21,7 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_capture", "capture"),
     ("_data", "data"),
     ("_retrain", "retrain"),
+    ("_drift", "drift"),
 )
 
 

@@ -29,6 +29,7 @@ UNKNOWN_TASK = "task must be one of 'regression', 'classification' (or MLflow's 
 NOT_A_MODEL = "model must be a scikit-learn estimator, an MLflow pyfunc model or a predict function, got {got}"
 BAD_OUTPUT = "model output has {n_columns} columns; pass predictions=<column> to say which one is the prediction"
 WRONG_LENGTH = "model returned {got} predictions for {expected} rows"
+MODEL_REFUSED_DATA = "the model refused the data: {reason}"
 
 
 def normalize_task(task: str) -> str:
@@ -59,17 +60,36 @@ def _sklearn_adapter(estimator: Any) -> ModelAdapter:
     )
 
 
+def _refusals_as_input_errors(method: Callable[[pd.DataFrame], Any]) -> Callable[[pd.DataFrame], Any]:
+    """A pyfunc refusing its input (HTTP 400 when served: ``INVALID_PARAMETER_VALUE``, e.g. a
+    non-finite number, named by the model's own validation) -> :class:`StewardInputError`."""
+
+    def call(X: pd.DataFrame) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return method(X)
+        except MlflowException as exc:
+            if exc.error_code != "INVALID_PARAMETER_VALUE":
+                raise
+            raise StewardInputError(MODEL_REFUSED_DATA.format(reason=exc.message)) from None
+
+    return call
+
+
 def adapt_model(model: Any) -> ModelAdapter:
     """Return a :class:`ModelAdapter` for a sklearn estimator, a pyfunc model or a function."""
     from mlflow_steward.serving import fitted_estimator, is_pyfunc_model
 
     if is_pyfunc_model(model):
         raw = fitted_estimator(model)
+        predict = _refusals_as_input_errors(model.predict)
         if raw is not None and hasattr(raw, "predict_proba"):
             adapter = _sklearn_adapter(raw)
             # predict through the pyfunc (schema enforcement, as served), probabilities from the raw model
-            return ModelAdapter(predict=model.predict, predict_proba=adapter.predict_proba, classes=adapter.classes)
-        return ModelAdapter(predict=model.predict)
+            proba = None if adapter.predict_proba is None else _refusals_as_input_errors(adapter.predict_proba)
+            return ModelAdapter(predict=predict, predict_proba=proba, classes=adapter.classes)
+        return ModelAdapter(predict=predict)
     if hasattr(model, "predict") and callable(model.predict):
         return _sklearn_adapter(model)
     if callable(model):

@@ -269,7 +269,10 @@ def _cycle(config: RetrainConfig, client: Any, lease: Any, record: Any, producti
     warm = _warm_start(client, production) if config.warm_start else []
     tune = steps.tune_step(settings, data_step.run_id, warm_start=warm, echo=echo)
     kill_point("retrain: tuned")
-    train = steps.train_step(settings, data_step.run_id, tune.run_id, echo=echo)
+    from mlflow_steward.monitoring import model_reference_profile
+
+    train = steps.train_step(settings, data_step.run_id, tune.run_id, reference_profile=model_reference_profile,
+                             echo=echo)
     kill_point("retrain: trained")
     candidate = steps.register_once(model, run_id=train.run_id, data_run_id=data_step.run_id, spec=spec, echo=echo)
     kill_point("retrain: registered")

@@ -10,7 +10,12 @@ What is logged (``mlflow.pyfunc.log_model``):
 * artifact ``manifest`` (``steward.json``): serialisation, trusted types, task and the expected input
   columns with their kinds (what request validation checks);
 * ``code_paths``: a minimal copy of the package (root modules plus ``serving``, ``cleaning`` and any
-  sub-package whose classes the model holds), which MLflow puts on ``sys.path`` before loading;
+  sub-package whose classes the model holds) under a top-level name of its own,
+  ``_mlflow_steward_<version>_<content hash>`` (every ``mlflow_steward`` in its sources rewritten to
+  that name). MLflow puts ``code_paths`` first on ``sys.path``; under its own name the copy can never
+  hide the installed ``mlflow_steward`` (or another model's copy) in the same process, whichever is
+  imported first. The pickled python model, the skops file (its ``__module__`` entries) and the
+  trusted types name the copy, so a model always runs the code it was logged with;
 * pinned requirements of what predicting imports (MLflow, scikit-learn, pandas, numpy, scipy,
   cloudpickle, skops), never ``mlflow-steward`` itself: our code travels in ``code_paths``;
 * a signature of the outputs and one optional parameter, ``request_id``, but no input schema: our
@@ -21,16 +26,24 @@ What is logged (``mlflow.pyfunc.log_model``):
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import importlib
 import json
+import operator
+import re
 import shutil
+import sys
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from types import FunctionType, ModuleType
 from typing import Any
 
-from mlflow_steward import names
+from mlflow_steward import __version__, names
 
 #: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added,
 #: with ``_compat``, which holds the MLflow internals the serving wrapper relies on).
@@ -60,13 +73,32 @@ DEFAULT_MODEL_CONFIG: dict[str, str] = {
     names.MODEL_CONFIG_CAPTURE_PATH: "",
     names.MODEL_CONFIG_MODEL_NAME: "",
     names.MODEL_CONFIG_MODEL_VERSION: "",
+    names.MODEL_CONFIG_FAST_PATH: "",  # "0" turns the fast path off (serving._plan)
 }
 
 PIPELINE_FILES = {"skops": "pipeline.skops", "cloudpickle": "pipeline.pkl"}
 MANIFEST_FILE = names.MODEL_MANIFEST_FILE
 
+#: The code copy inside a model is the package ``CODE_PACKAGE_PREFIX + <version>_<hash>``.
+CODE_PACKAGE_PREFIX = "_mlflow_steward_"
+INSTALLED_PACKAGE = "mlflow_steward"
+
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _PACKAGE = _PACKAGE_DIR.name
+_IGNORED = ("__pycache__", "resources")
+# Our code under either name: the installed package, or a copy that travelled inside a model (a
+# pipeline loaded from a logged model, e.g. an ensemble member, holds the copy's classes).
+_OUR_MODULE = re.compile(rf"^(?:{INSTALLED_PACKAGE}|{CODE_PACKAGE_PREFIX}[0-9A-Za-z_]+_[0-9a-f]{{12}})(?=\.|$)")
+
+
+def as_installed(module: str) -> str:
+    """``_mlflow_steward_0_1_0_<hash>.cleaning`` -> ``mlflow_steward.cleaning``; others unchanged."""
+    return _OUR_MODULE.sub(INSTALLED_PACKAGE, module, count=1)
+
+
+def renamer(code_package: str):
+    """A function naming our modules (installed or any copy) as in the copy ``code_package``."""
+    return lambda module: _OUR_MODULE.sub(code_package, module, count=1)
 
 
 @dataclass(frozen=True)
@@ -81,21 +113,80 @@ class PackagedModel:
     trusted_types: tuple[str, ...]
     pip_requirements: tuple[str, ...] = ()
     code_packages: tuple[str, ...] = ()
+    code_package: str = ""  # the top-level name of the code copy inside the model
+
+
+def _code_files(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """``(path inside the package, source file)`` of the root modules and ``packages``, sorted."""
+    files = [(module, _PACKAGE_DIR / module) for module in MODEL_CODE_ROOT_MODULES]
+    for package in dict.fromkeys(packages):
+        for source in sorted((_PACKAGE_DIR / package).rglob("*")):
+            relative = source.relative_to(_PACKAGE_DIR)
+            if source.is_file() and not set(relative.parts) & set(_IGNORED) and source.suffix != ".pyc":
+                files.append((relative.as_posix(), source))
+    return sorted(files)
+
+
+def code_package_name(packages: tuple[str, ...] = MODEL_CODE_PACKAGES) -> str:
+    """``_mlflow_steward_<version>_<hash>``: the top-level name of the code copy for ``packages``.
+
+    The hash covers every copied file's path and bytes, so the same code gets the same name (two
+    models logged by one release share their modules in a process) and any change another name.
+    """
+    digest = hashlib.sha256()
+    for relative, source in _code_files(packages):
+        digest.update(relative.encode() + b"\0" + source.read_bytes() + b"\0")
+    version = re.sub(r"[^0-9A-Za-z]", "_", __version__)
+    return f"{CODE_PACKAGE_PREFIX}{version}_{digest.hexdigest()[:12]}"
+
+
+def _rewrite(text: str, name: str) -> str:
+    return re.sub(rf"\b{INSTALLED_PACKAGE}\b", name, text)
 
 
 def model_code_dir(destination: Path, packages: tuple[str, ...] = MODEL_CODE_PACKAGES) -> Path:
-    """Write a minimal copy of ``mlflow_steward`` (root modules + ``packages``) under ``destination``.
+    """Write the code copy (root modules + ``packages``) as ``destination/<code_package_name>``.
 
     Returns the path of the copied package directory, suitable for ``code_paths``.
     """
-    target = Path(destination) / _PACKAGE
-    target.mkdir(parents=True, exist_ok=True)
-    for module in MODEL_CODE_ROOT_MODULES:
-        shutil.copy2(_PACKAGE_DIR / module, target / module)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "resources")
-    for package in dict.fromkeys(packages):
-        shutil.copytree(_PACKAGE_DIR / package, target / package, ignore=ignore, dirs_exist_ok=True)
+    name = code_package_name(packages)
+    target = Path(destination) / name
+    for relative, source in _code_files(packages):
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if source.suffix == ".py":
+            path.write_text(_rewrite(source.read_text(encoding="utf-8"), name), encoding="utf-8")
+        else:
+            shutil.copy2(source, path)
     return target
+
+
+_STAGING: Path | None = None
+_STAGING_LOCK = threading.Lock()
+
+
+def _staged_copy(packages: tuple[str, ...]) -> tuple[str, Path]:
+    """The code copy for ``packages``, written once per process into a directory appended to
+    ``sys.path`` (removed at exit), so this process can import it to pickle references to it."""
+    global _STAGING
+    with _STAGING_LOCK:
+        if _STAGING is None:
+            _STAGING = Path(tempfile.mkdtemp(prefix="steward-model-code-"))
+            atexit.register(shutil.rmtree, _STAGING, True)
+            sys.path.append(str(_STAGING))
+        name = code_package_name(packages)
+        target = _STAGING / name
+        if not target.is_dir():
+            building = Path(tempfile.mkdtemp(prefix="building-", dir=_STAGING))
+            model_code_dir(building, packages).rename(target)
+            shutil.rmtree(building, ignore_errors=True)
+        return name, target
+
+
+def _copy_module(name: str, module: str) -> ModuleType:
+    """``<copy>.<module>`` (e.g. ``serving._pyfunc``) of the staged copy ``name``."""
+    importlib.invalidate_caches()
+    return importlib.import_module(f"{name}.{module}")
 
 
 def choose_serialization(model: Any) -> tuple[str, tuple[str, ...], str]:
@@ -109,7 +200,7 @@ def choose_serialization(model: Any) -> tuple[str, tuple[str, ...], str]:
         untrusted = tuple(sorted(sio.get_untrusted_types(data=sio.dumps(model))))
     except Exception as exc:  # skops cannot represent the object at all
         return "cloudpickle", (), f"skops could not serialise the model: {type(exc).__name__}: {exc}"
-    foreign = [t for t in untrusted if not t.startswith(TRUSTED_MODULE_PREFIXES)]
+    foreign = [t for t in untrusted if not as_installed(t).startswith(TRUSTED_MODULE_PREFIXES)]
     if foreign:
         return "cloudpickle", (), "types outside the trusted modules: " + ", ".join(foreign)
     return "skops", untrusted, f"skops with {len(untrusted)} explicitly trusted types"
@@ -121,6 +212,7 @@ def packages_used_by(model: Any, trusted_types: tuple[str, ...] = ()) -> set[str
     prefix = _PACKAGE + "."
 
     def note(module: str) -> None:
+        module = as_installed(module)
         if module.startswith(prefix):
             found.add(module.split(".")[1])
 
@@ -188,17 +280,36 @@ def _task(model: Any) -> str:
     return "classification" if classifier else "regression"
 
 
-def _save_pipeline(model: Any, directory: Path, serialization: str) -> Path:
+def _cloudpickle_renamed(model: Any, handle, name: str) -> None:
+    """cloudpickle ``model`` with our classes and functions named as in the copy ``name``."""
+    import cloudpickle
+
+    rename = renamer(name)
+
+    class RenamingPickler(cloudpickle.Pickler):
+        def reducer_override(self, obj):
+            module = getattr(obj, "__module__", None) if isinstance(obj, (type, FunctionType)) else None
+            if isinstance(module, str) and _OUR_MODULE.match(module):
+                copy = importlib.import_module(rename(module))
+                return operator.attrgetter(obj.__qualname__), (copy,)  # unpickles to the copy's object
+            return super().reducer_override(obj)
+
+    RenamingPickler(handle, protocol=cloudpickle.DEFAULT_PROTOCOL).dump(model)
+
+
+def _save_pipeline(model: Any, directory: Path, serialization: str, code_package: str) -> Path:
+    """Save the fitted pipeline, its references to our classes naming the code copy ``code_package``."""
     path = directory / PIPELINE_FILES[serialization]
     if serialization == "skops":
         import skops.io as sio
 
-        sio.dump(model, path)
-    else:
-        import cloudpickle
+        from mlflow_steward.serving._compat_skops import rename_modules
 
+        sio.dump(model, path)
+        rename_modules(path, renamer(code_package))
+    else:
         with open(path, "wb") as handle:
-            cloudpickle.dump(model, handle)
+            _cloudpickle_renamed(model, handle, code_package)
     return path
 
 
@@ -212,55 +323,69 @@ def log_pipeline_model(
     metadata: dict[str, Any] | None = None,
     extra_pip_requirements: list[str] | None = None,
     model_config: dict[str, Any] | None = None,
+    reference_profile: dict[str, Any] | None = None,
 ) -> PackagedModel:
     """Log a fitted sklearn pipeline (or ensemble) to the active run as a :class:`StewardModel` pyfunc.
 
     The signature is inferred from ``input_example`` and the model's predictions on it;
     ``model_config`` may set ``capture_path`` (see :mod:`mlflow_steward.serving`).
+    ``reference_profile`` (a JSON-ready dict, built by ``monitoring``) travels inside the model as
+    the artifact ``artifacts/reference_profile.json``; serving only writes it, never reads it.
     """
     import mlflow
     import pandas as pd
 
-    from mlflow_steward.serving._pyfunc import CAPTURE_SUPPRESSED, StewardModel
+    from mlflow_steward.serving._plan import fast_path_status
     from mlflow_steward.serving._validation import FeatureSchema
 
     example = input_example if isinstance(input_example, pd.DataFrame) else pd.DataFrame(input_example)
     serialization, trusted, reason = choose_serialization(model)
     packages = tuple(dict.fromkeys([*code_packages, "serving", "_compat", *sorted(packages_used_by(model, trusted))]))
     signature = _signature(example, model.predict(example))
+    code_package, code_dir = _staged_copy(packages)
+    copied_pyfunc = _copy_module(code_package, "serving._pyfunc")
+    trusted = tuple(map(renamer(code_package), trusted))
     manifest = {
         "serialization": serialization,
         "reason": reason,
         "trusted_types": list(trusted),
         "task": _task(model),
         "features": FeatureSchema.from_frame(example).to_dict(),
+        "code_package": code_package,
+        "package_version": __version__,
+        "fast_path": fast_path_status(model, tuple(str(c) for c in example.columns)).to_dict(),
     }
     requirements = model_requirements(serialization, extra_pip_requirements)
     with tempfile.TemporaryDirectory(prefix="steward-model-") as tmp:
         tmp_path = Path(tmp)
-        code_dir = model_code_dir(tmp_path / "code", packages)
-        pipeline_path = _save_pipeline(model, tmp_path, serialization)
+        pipeline_path = _save_pipeline(model, tmp_path, serialization, code_package)
         manifest_path = tmp_path / MANIFEST_FILE
         manifest_path.write_text(json.dumps(manifest, indent=1))
-        suppressed = CAPTURE_SUPPRESSED.set(True)
+        artifacts = {
+            names.MODEL_ARTIFACT_PIPELINE: str(pipeline_path),
+            names.MODEL_ARTIFACT_MANIFEST: str(manifest_path),
+        }
+        if reference_profile is not None:
+            profile_path = tmp_path / names.REFERENCE_PROFILE_FILE
+            profile_path.write_text(json.dumps(reference_profile, allow_nan=False))
+            artifacts[names.MODEL_ARTIFACT_REFERENCE_PROFILE] = str(profile_path)
+        suppressed = copied_pyfunc.CAPTURE_SUPPRESSED.set(True)  # the copy's flag: its class is logged
         try:
             info = mlflow.pyfunc.log_model(
                 name=name,
-                python_model=StewardModel(),
-                artifacts={
-                    names.MODEL_ARTIFACT_PIPELINE: str(pipeline_path),
-                    names.MODEL_ARTIFACT_MANIFEST: str(manifest_path),
-                },
+                python_model=copied_pyfunc.StewardModel(),
+                artifacts=artifacts,
                 code_paths=[str(code_dir)],
                 signature=signature,
                 input_example=example,
                 pip_requirements=requirements,
                 registered_model_name=registered_model_name,
-                metadata={**(metadata or {}), names.MODEL_METADATA_FEATURES: manifest["features"]},
+                metadata={**(metadata or {}), names.MODEL_METADATA_FEATURES: manifest["features"],
+                          names.MODEL_METADATA_FAST_PATH: manifest["fast_path"]},
                 model_config={**DEFAULT_MODEL_CONFIG, **(model_config or {})},
             )
         finally:
-            CAPTURE_SUPPRESSED.reset(suppressed)
+            copied_pyfunc.CAPTURE_SUPPRESSED.reset(suppressed)
     run = mlflow.active_run()
     if run is not None:
         mlflow.set_tag(names.TAG_SERIALIZATION, f"{serialization}: {reason}"[:5000])
@@ -273,4 +398,5 @@ def log_pipeline_model(
         trusted_types=trusted,
         pip_requirements=tuple(requirements),
         code_packages=packages,
+        code_package=code_package,
     )

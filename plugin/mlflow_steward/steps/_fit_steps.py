@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import pandas as pd
+
 from mlflow_steward import names
 from mlflow_steward.steps._inputs import StepInputs, dataset_tags, load_step_inputs
 from mlflow_steward.steps._model_pipeline import feature_frame, pipeline_factory
@@ -132,10 +134,23 @@ class TrainOutcome:
     metrics: dict[str, float]
 
 
+ReferenceProfile = Callable[[Any, pd.DataFrame, pd.DataFrame], "dict[str, Any] | None"]
+
+
 def train_step(
-    settings: StepSettings, data_run_id: str, tune_run_id: str, *, echo: Echo = print
+    settings: StepSettings,
+    data_run_id: str,
+    tune_run_id: str,
+    *,
+    reference_profile: ReferenceProfile | None = None,
+    echo: Echo = print,
 ) -> TrainOutcome:
-    """Fit the best trial on the full training set, evaluate on the test set, log and register."""
+    """Fit the best trial on the full training set, evaluate on the test set, log and register.
+
+    ``reference_profile(pipeline, X_train, X_test)`` (``monitoring.model_reference_profile``, passed
+    in by the jobs: ``steps`` sits below ``monitoring``) runs inside the train run once the pipeline
+    is fitted; the dict it returns travels inside the logged model.
+    """
     params = {
         "registered_model_name": settings.model_name,
         "evaluation": _as_dict(settings.evaluation),
@@ -144,7 +159,7 @@ def train_step(
     inputs = {"data_run": data_run_id, "tune_run": tune_run_id}
 
     def body(run_id: str) -> None:
-        _run_train(settings, data_run_id, tune_run_id, run_id, echo)
+        _run_train(settings, data_run_id, tune_run_id, run_id, reference_profile, echo)
 
     outcome = run_step("train", params, inputs, body, reuse=settings.reuse, echo=echo)
     import mlflow
@@ -159,7 +174,8 @@ def train_step(
     )
 
 
-def _run_train(settings: StepSettings, data_run_id: str, tune_run_id: str, run_id: str, echo: Echo) -> None:
+def _run_train(settings: StepSettings, data_run_id: str, tune_run_id: str, run_id: str,
+               reference_profile: ReferenceProfile | None, echo: Echo) -> None:
     import mlflow
 
     from mlflow_steward import tuning
@@ -181,7 +197,9 @@ def _run_train(settings: StepSettings, data_run_id: str, tune_run_id: str, run_i
         }
     )
     mlflow.log_params({f"{names.PARAM_MODEL_PREFIX}{k}": v for k, v in best["params"].items()})
-    packaged = log_pipeline_model(pipeline, input_example=X_train.head(5))
+    profile = None if reference_profile is None else reference_profile(
+        pipeline, X_train, feature_frame(spec, inputs.test))
+    packaged = log_pipeline_model(pipeline, input_example=X_train.head(5), reference_profile=profile)
     mlflow.set_tag(names.TAG_MODEL_URI, packaged.model_uri)
     echo(f"[train] fitted {best['family']} on {len(X_train):,} rows; logged {packaged.model_uri}"
          f" ({packaged.serialization})")

@@ -109,4 +109,6 @@ def train_step(
     config: PipelineConfig, data_run_id: str, tune_run_id: str, *, echo: Echo = print
 ) -> TrainOutcome:
     """Fit the best trial on the full training set, evaluate on the test set, log and register."""
-    return steps_train_step(config, data_run_id, tune_run_id, echo=echo)
+    from mlflow_steward.monitoring import model_reference_profile
+
+    return steps_train_step(config, data_run_id, tune_run_id, reference_profile=model_reference_profile, echo=echo)
