@@ -125,6 +125,71 @@ def label_given_features(plan: BatchPlan, config: IngestConfig) -> IngestCheck:
                         "reference_mean_loss": float(ref.mean())})
 
 
+def drift_config(config: IngestConfig) -> Any:
+    """Monitoring's DriftConfig for the ingest: the ingest's level, no progress bar, no model
+    outputs, and the out-of-range minimum effect at ``max_outlier_share`` unless ``drift`` sets it."""
+    from mlflow_steward.monitoring import DriftConfig
+
+    values = {"level": config.level, "progress": False, "predictions": False, "random_state": config.random_state,
+              **dict(config.drift)}
+    effects = dict(values.get("min_effect") or {})
+    effects.setdefault("out_of_range", config.max_outlier_share)
+    values["min_effect"] = effects
+    return DriftConfig.from_dict(values)
+
+
+def _describe(outcome: Any) -> str:
+    score = "" if outcome.score is None else f" {outcome.score:+.3g}"
+    return f"{outcome.check}{score}"
+
+
 def _drift_checks(plan: BatchPlan, config: IngestConfig) -> list[IngestCheck]:
-    """Monitoring's drift checks of the batch against the current version (see the module doc)."""
-    return []
+    """Monitoring's drift checks of the batch against a profile of the current version (see the module doc)."""
+    from mlflow_steward import monitoring
+
+    spec = plan.spec
+    features, target = list(spec.feature_columns()), spec.target
+    columns = [*features, target]
+    reference = plan.reference[columns]
+    if len(reference) > config.max_reference_rows:
+        reference = reference.sample(config.max_reference_rows, random_state=config.random_state)
+    label = plan.parent.label
+    profile = monitoring.build_profile(reference, source=f"dataset {label}", progress=False)
+    result = monitoring.check_drift(profile, plan.batch[columns], config=drift_config(config),
+                                    source=f"batch {plan.source}")
+    tested = result.overall.tested
+    family = f"{tested} tests, {result.config.correction} at {result.config.level:g}"
+    by_column = result.by_column
+    checks = []
+    target_alarms = [o for o in by_column[target].checks if o.alarm] if target in by_column else []
+    checks.append(IngestCheck(
+        LABEL_DISTRIBUTION, not target_alarms, (target,) if target_alarms else (),
+        f"{target!r} differs from {label}: " + ", ".join(map(_describe, target_alarms)) if target_alarms
+        else f"{target!r} is distributed like in {label} ({family})",
+        {o.check: float(o.score) for o in target_alarms if o.score is not None},
+    ))
+    shifted, outlying = {}, {}
+    for column in features:
+        drift = by_column.get(column)
+        if drift is None:
+            continue
+        for outcome in drift.checks:
+            if not outcome.alarm:
+                continue
+            (outlying if outcome.check == "out_of_range" else shifted).setdefault(column, []).append(outcome)
+    checks.append(IngestCheck(
+        FEATURE_DISTRIBUTION, not shifted, tuple(shifted),
+        "features far from " + label + ": " + "; ".join(
+            f"{c} ({', '.join(map(_describe, found))})" for c, found in shifted.items())
+        if shifted else f"every feature is distributed like in {label} ({family})",
+        {f"{c}/{o.check}": float(o.score) for c, found in shifted.items() for o in found if o.score is not None},
+    ))
+    limit = result.config.min_effect.out_of_range
+    checks.append(IngestCheck(
+        OUTLIERS, not outlying, tuple(outlying),
+        f"more than {limit:.0%} of the values outside {label}'s range: " + ", ".join(
+            f"{c} ({found[0].current:.1%})" if found[0].current is not None else c for c, found in outlying.items())
+        if outlying else f"no column has more than {limit:.0%} of its values outside {label}'s range",
+        {c: float(found[0].score) for c, found in outlying.items() if found[0].score is not None},
+    ))
+    return checks

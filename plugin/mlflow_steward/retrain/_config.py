@@ -84,6 +84,9 @@ class IngestConfig:
         set_(self, "lock_wait", check_scalar(self.lock_wait, f"{where} 'lock_wait'", float, minimum=0))
         if not isinstance(self.drift, Mapping):
             raise StewardInputError(NOT_MAPPING.format(where=f"{where} 'drift'", type=type(self.drift).__name__))
+        from mlflow_steward.retrain._checks import drift_config
+
+        drift_config(self)  # monitoring's own checks of the drift keys, before anything is read
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None, *, source: str = "the ingest config") -> IngestConfig:
