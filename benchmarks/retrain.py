@@ -7,10 +7,12 @@ cluster similarity):
 
 * **main job**: ``steward run`` with no options, what the quickstart's ``mlflow run .`` runs
   (clean, tune, train, a greedy ensemble of the tuned families, gate, promote);
-* **retrain**: ``steward data add housing housing.csv`` (timed separately: ingest is not part of the
-  retrain), then ``steward retrain housing --cleaning-config <demo>`` (data step from the dataset
-  version, tune warm-started from production when there is one, train, register, gate, promote,
-  cycle report). ``--ensemble`` adds the greedy ensemble to the retrain too.
+* **retrain**, as cron runs it: two thirds of the rows as dataset version 1 and a first retrain
+  (setup: production exists), then the last third arrives (``steward data add``, with its checks,
+  timed apart) and the timed ``steward retrain housing --cleaning-config <demo>`` on all 20,640
+  rows (data step from the dataset version, tune warm-started from production, train, register,
+  gate against production with the paired bootstrap, promote, cycle report). ``--ensemble`` adds
+  the greedy ensemble to the retrain too.
 
 The ratio is retrain wall time / main job wall time (target <= 1.5). With ``--rounds N`` the two
 alternate N times and the medians are compared (the machine is shared: alternating spreads the
@@ -57,15 +59,28 @@ def main_job(root: Path) -> float:
     return _run([STEWARD, "run"], workdir)
 
 
-def retrain(root: Path, data: Path, ensemble: bool) -> tuple[float, float]:
+def retrain(root: Path, data: Path, ensemble: bool) -> tuple[float, float, float]:
+    """The retrain as cron runs it: a production model exists (trained on the first two thirds of
+    the rows, untimed), the last third arrives (timed: ``steward data add``, with its checks), then
+    the timed ``steward retrain`` on all 20,640 rows: warm start, gate against production."""
+    import numpy as np
+    import pandas as pd
+
     workdir = root / f"retrain-{time.time_ns()}"
     workdir.mkdir()
-    ingest = _run([STEWARD, "data", "add", "housing", str(data), "--target", "median_house_value",
-                   "--task", "regression"], workdir)
+    frame = pd.read_csv(data)
+    order = np.random.default_rng(0).permutation(len(frame))
+    cut = len(frame) * 2 // 3
+    frame.iloc[np.sort(order[:cut])].to_csv(workdir / "first.csv", index=False)
+    frame.iloc[np.sort(order[cut:])].to_csv(workdir / "last.csv", index=False)
     extra = ["--ensemble-method", "greedy"] if ensemble else []
-    seconds = _run([STEWARD, "retrain", "housing", "--model-name", "steward-housing", "--cleaning-config",
-                    str(root / "demo_cleaning.json"), *extra], workdir)
-    return ingest, seconds
+    command = [STEWARD, "retrain", "housing", "--model-name", "steward-housing", "--cleaning-config",
+               str(root / "demo_cleaning.json"), *extra]
+    _run([STEWARD, "data", "add", "housing", "first.csv", "--target", "median_house_value", "--task", "regression"],
+         workdir)
+    first = _run(command, workdir)
+    ingest = _run([STEWARD, "data", "add", "housing", "last.csv"], workdir)
+    return first, ingest, _run(command, workdir)
 
 
 def machine() -> str:
@@ -87,7 +102,7 @@ def main() -> int:
     data = demo_dataset_path()  # what the main job trains on
     started = time.perf_counter()
     header = machine()
-    mains, retrains, ingests = [], [], []
+    mains, retrains, ingests, firsts = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="steward-bench-retrain-") as tmp:
         root = Path(tmp)
         (root / "demo_cleaning.json").write_text(json.dumps(demo_cleaning_config().to_dict()))
@@ -98,11 +113,13 @@ def main() -> int:
                     mains.append(main_job(root))
                     print(f"round {round_ + 1}: main job {mains[-1]:.0f} s", flush=True)
                 else:
-                    ingest, seconds = retrain(root, data, args.ensemble)
+                    first, ingest, seconds = retrain(root, data, args.ensemble)
+                    firsts.append(first)
                     ingests.append(ingest)
                     retrains.append(seconds)
-                    print(f"round {round_ + 1}: ingest {ingest:.0f} s, retrain {seconds:.0f} s", flush=True)
-    main_s, retrain_s, ingest_s = (statistics.median(x) for x in (mains, retrains, ingests))
+                    print(f"round {round_ + 1}: first retrain {first:.0f} s (13,760 rows), ingest {ingest:.0f} s, "
+                          f"retrain {seconds:.0f} s", flush=True)
+    main_s, retrain_s, ingest_s, first_s = (statistics.median(x) for x in (mains, retrains, ingests, firsts))
     ratio = retrain_s / main_s
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
     ensemble = "with" if args.ensemble else "without"
@@ -116,9 +133,13 @@ def main() -> int:
         "| job | wall s | ratio to the main job |",
         "|---|---:|---:|",
         f"| main job (`steward run`: clean, tune, train, greedy ensemble, gate, promote) | {main_s:.0f} | 1.00x |",
-        f"| retrain (`steward retrain`, {ensemble} the ensemble: data step, tune, train, register, gate, "
-        f"promote, report) | {retrain_s:.0f} | **{ratio:.2f}x** (target <= {TARGET_RATIO}x: {verdict}) |",
-        f"| ingest before it (`steward data add`, first batch: no checks) | {ingest_s:.0f} | {ingest_s / main_s:.2f}x |",
+        f"| **retrain** of the 20,640 rows (`steward retrain`, {ensemble} the ensemble: data step, tune warm-started "
+        f"from production, train, register, gate against production, promote, report) | {retrain_s:.0f} | "
+        f"**{ratio:.2f}x** (target <= {TARGET_RATIO}x: {verdict}) |",
+        f"| ingest of the last 6,880 rows before it (`steward data add`, with its checks) | {ingest_s:.0f} | "
+        f"{ingest_s / main_s:.2f}x |",
+        f"| (setup, untimed in the ratio: the first retrain, on 13,760 rows, no production yet) | {first_s:.0f} | "
+        f"{first_s / main_s:.2f}x |",
         "",
         f"Benchmark time: {time.perf_counter() - started:.0f} s. Run: `.venv/bin/python benchmarks/retrain.py"
         f"{' --ensemble' if args.ensemble else ''}{f' --rounds {args.rounds}' if args.rounds != 1 else ''}`.",
