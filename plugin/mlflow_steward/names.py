@@ -227,3 +227,40 @@ DRIFT_METRIC_PREFIX = "drift/"
 def drift_metric(column: str, check: str) -> str:
     """``drift/<column>/<check>``: the score of one check of one column (plus ``_ci_low``/``_ci_high``)."""
     return f"{DRIFT_METRIC_PREFIX}{metric_key_part(column)}/{check}"
+
+
+# --- dataset versions and retrain (added by the maintenance loop, issue 15) -------------------
+DATASET_EXPERIMENT_PREFIX = "steward-datasets/"  # one MLflow experiment per named dataset
+TAG_DATASET_NAME = "steward.dataset_name"  # on a version run, a data run and a model version
+# TAG_DATASET_VERSION on a named dataset's runs and model versions: the version number ("3")
+TAG_DATASET_PARENT = "steward.dataset_parent"  # the version a version was built on ("" for v1)
+TAG_DATASET_ROWS = "steward.dataset_rows"  # "20433 (train 13,100, test 3,300, retired 0)" in JSON
+TAG_DATASET_SCHEMA = "steward.dataset_schema"  # JSON [[column, dtype], ...]
+TAG_DATASET_ACTION = "steward.dataset_action"  # create | add | refresh
+TAG_BATCH_DIGEST = "steward.batch_digest"  # digest of the batch a version added
+TAG_INGEST_VERDICT = "steward.ingest_verdict"  # accepted | allowed | quarantined | rejected
+TAG_TESTSET_GENERATION = "steward.testset_generation"  # 1, 2, ...: a refresh starts a new one
+TAG_TESTSET_DECISIONS = "steward.testset_decisions"  # gate decisions made on this version's test set
+TAG_TESTSET_PROMOTIONS = "steward.testset_promotions"  # ... of which promoted
+TAG_TESTSET_WARNING = "steward.testset_warning"  # on a model version / gate run: the test set is overused
+# TAG_OWNER (above) also on dataset version and retrain runs (orphan detection)
+TAG_DATASET_CURRENT = "steward.dataset_current"  # experiment tag: the current version number
+TAG_DATASET_HISTORY = "steward.dataset_history"  # experiment tag: JSON list of pointer moves
+TAG_DATASET_SETTINGS = "steward.dataset_settings"  # experiment tag: JSON spec, test share, seed
+TAG_RETRAIN_LOCK = "steward.retrain_lock"  # experiment tag: one retrain of a dataset at a time
+TAG_DATASET_RUN = "steward.dataset_run_id"  # on a data run: the dataset version's run it was made from
+TAG_RETRAIN_KEY = "steward.retrain_key"  # on a retrain run: hash of dataset version, config, code
+STEP_DATASET_VERSION = "dataset_version"  # values of TAG_STEP
+STEP_DATASET_REJECTED = "dataset_rejected"
+STEP_DATASET_ROLLBACK = "dataset_rollback"
+STEP_RETRAIN = "retrain"
+ARTIFACT_DATASET_TRAIN = "dataset/train.parquet"  # a version's rows, each with its batch number
+ARTIFACT_DATASET_TEST = "dataset/test.parquet"
+ARTIFACT_DATASET_RETIRED = "dataset/retired.parquet"  # old test rows: never trained on, no longer gated on
+ARTIFACT_DATASET_MANIFEST = "dataset/manifest.json"
+ARTIFACT_DATASET_HISTORY = "dataset/history.json"  # full pointer history at that move
+ARTIFACT_INGEST_REPORT = "ingest/report.json"
+ARTIFACT_INGEST_HTML = "ingest/report.html"
+ARTIFACT_RETRAIN_REPORT = "retrain/report.json"
+ARTIFACT_RETRAIN_HTML = "retrain/report.html"
+TAG_DEPLOYABLE = "steward.deployable"  # "false" on a model version a killed retrain left behind: never promoted

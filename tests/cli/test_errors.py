@@ -35,6 +35,11 @@ BAD_ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
     "status": ([" "], ["NAME"]),
     "capture export": (["--path", "missing.db", "--output", "window.csv"], ["missing.db"]),
     "capture label": (["--path", "missing.db", "--labels", "labels.csv"], ["labels.csv"]),
+    "data add": (["no way", "batch.csv"], ["dataset name 'no way'"]),
+    "data list": (["bad/name"], ["dataset name 'bad/name'"]),
+    "data show": (["housing@zero"], ["positive whole number", "'zero'"]),
+    "data rollback": (["housing", "--to", "zero", "--reason", "bad batch"], ["positive whole number", "'zero'"]),
+    "retrain": (["housing", "--n-trials", "0"], ["n_trials", "got 0"]),
     "drift": (["m", "--data", "x.csv", "--config", '{"levle": 0.1}'], ["'levle'", "did you mean 'level'"]),
     "score": (["models:/m/1", "--input", "missing.parquet", "--output", "out"], ["missing.parquet", "does not exist"]),
 }

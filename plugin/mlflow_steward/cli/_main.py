@@ -19,6 +19,8 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_registry", "rollback"),
     ("_registry", "status"),
     ("_capture", "capture"),
+    ("_data", "data"),
+    ("_retrain", "retrain"),
     ("_drift", "drift"),
     ("_score", "score"),
 )

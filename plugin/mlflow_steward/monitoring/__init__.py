@@ -28,6 +28,7 @@ from mlflow_steward.monitoring._model import (
     fit_reference_profile,
     load_profile,
     log_reference_profile,
+    model_reference_profile,
     profile_from_training_data,
     resolve_model,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "load_profile",
     "log_reference_profile",
     "merge_profiles",
+    "model_reference_profile",
     "monitor_drift",
     "plot_histograms",
     "profile_from_training_data",

@@ -129,6 +129,15 @@ def log_reference_profile(profile: Profile) -> None:
     mlflow.log_text(profile.to_json(), names.ARTIFACT_REFERENCE_PROFILE)
 
 
+def model_reference_profile(pipeline: Any, X_train: Any, X_test: Any) -> dict[str, Any]:
+    """For a train step (the hook ``steps.train_step`` calls inside the train run): the fitted
+    model's reference profile, logged to the active run and returned as the dict that travels
+    inside the model."""
+    profile = fit_reference_profile(pipeline, X_train, X_test)
+    log_reference_profile(profile)
+    return profile.to_dict()
+
+
 def _download(uri: str, destination: str) -> Path | None:
     from mlflow.exceptions import MlflowException
 

@@ -7,6 +7,7 @@ and per slice, promote it all-or-nothing under a registry-held lock, keep the pr
 alias.
 """
 
+from mlflow_steward.registry._annotate import mark_not_deployable, warn_testset_overused
 from mlflow_steward.registry._candidate import metric_tags, register_candidate
 from mlflow_steward.registry._config import DEFAULT_METRIC, DEFAULT_THRESHOLDS, GateConfig, Threshold
 from mlflow_steward.registry._decision import Check, Estimate, GateDecision, GateRow, ThresholdResult
@@ -38,6 +39,7 @@ __all__ = [
     "draw_forest",
     "forest_record",
     "full_history",
+    "mark_not_deployable",
     "metric_tags",
     "promote",
     "read_history",
@@ -45,4 +47,5 @@ __all__ = [
     "register_candidate",
     "rollback",
     "status",
+    "warn_testset_overused",
 ]

@@ -66,6 +66,7 @@ def register_candidate(
     task: str,
     client: MlflowClient | None = None,
     train_data_uri: str | None = None,
+    dataset_name: str = "",
 ) -> ModelVersion:
     """Register ``model_uri`` as a new version of ``name``, record where it came from, alias ``staging``.
 
@@ -105,6 +106,7 @@ def register_candidate(
         names.TAG_TEST_DATA_URI: test_data_uri,
         names.TAG_DATASET_DIGEST: dataset_digest or "",
         names.TAG_DATASET_VERSION: dataset_version or "",
+        names.TAG_DATASET_NAME: dataset_name or "",  # a named dataset (steward data): version is its number
         names.TAG_CODE_VERSION: code_version or "",
         **recorded,
     }

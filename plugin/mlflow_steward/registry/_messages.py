@@ -92,3 +92,4 @@ TOO_FEW_UNSEEN = (
     "(gate config min_unseen_rows) to decide: pass data= (--data) with a test set neither model was "
     "trained on, lower min_unseen_rows, or force=True (--force)"
 )
+NOT_DEPLOYABLE = "version {version} of {name!r} is marked not deployable (tag steward.deployable=false): {reason}"

@@ -134,6 +134,9 @@ def promote(
     champion = production_version(client, name)
     if champion == version:
         raise StewardRegistryError(msg.ALREADY_PRODUCTION.format(version=version, name=name))
+    if (mv.tags or {}).get(names.TAG_DEPLOYABLE) == "false":
+        raise StewardRegistryError(msg.NOT_DEPLOYABLE.format(
+            version=version, name=name, reason=(mv.tags or {}).get("steward.not_deployable_reason", "")))
     try:
         decision = evaluate_gate(client, mv, champion, data=data, spec=spec, config=config)
     except StewardGateError as exc:  # the models could not be scored; bad input still raises

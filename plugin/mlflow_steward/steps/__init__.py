@@ -7,11 +7,24 @@
 * the model pipeline: :func:`make_model_pipeline` / :func:`pipeline_factory` (cleaning +
   estimator), :func:`feature_frame` (the columns it takes);
 * registering a run's model: :func:`register_run_model` (the one place a step's model becomes a
-  registry candidate).
+  registry candidate), :func:`register_once` (idempotent, by run id);
+* the steps themselves: :func:`record_data_run` (a clean run's records), :func:`version_data_step`
+  (the data step of a named dataset version), :func:`tune_step`, :func:`train_step`.
 
 Importing this package loads pandas, not MLflow (MLflow is imported when a step runs).
 """
 
+from mlflow_steward.steps._data_step import record_data_run, version_data_step
+from mlflow_steward.steps._fit_steps import (
+    BEST_TRIAL_ARTIFACT,
+    StepSettings,
+    TrainOutcome,
+    best_trial,
+    evaluate_on_test,
+    register_once,
+    train_step,
+    tune_step,
+)
 from mlflow_steward.steps._inputs import (
     CLEANING_CONFIG_ARTIFACT,
     SPEC_ARTIFACT,
@@ -36,6 +49,16 @@ from mlflow_steward.steps._reuse import (
 )
 
 __all__ = [
+    "BEST_TRIAL_ARTIFACT",
+    "StepSettings",
+    "TrainOutcome",
+    "best_trial",
+    "evaluate_on_test",
+    "record_data_run",
+    "register_once",
+    "train_step",
+    "tune_step",
+    "version_data_step",
     "CLEANING_CONFIG_ARTIFACT",
     "SPEC_ARTIFACT",
     "STEP_PARAM_PREFIX",

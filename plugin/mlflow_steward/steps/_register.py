@@ -62,6 +62,7 @@ def register_run_model(
         test_data_uri=test_data_uri,
         dataset_digest=recorded.get(names.TAG_DATASET_DIGEST, ""),
         dataset_version=recorded.get(names.TAG_DATASET_VERSION, ""),
+        dataset_name=recorded.get(names.TAG_DATASET_NAME, ""),
         metrics=metrics,
         code_version=run_tags.get(names.TAG_CODE_VERSION, ""),
         task=spec.task,

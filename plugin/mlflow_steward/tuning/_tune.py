@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ def tune(
     workers: int | None = None,
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
+    warm_start: Sequence[Mapping[str, Any]] = (),
 ) -> TuningResult:
     """Search model families and their hyperparameters by k-fold CV; log every trial to MLflow.
 
@@ -87,6 +88,11 @@ def tune(
         heartbeat_interval, grace_period: with ``workers``, a running trial's heartbeat period
             and how long without one before the trial counts as lost (failed, its child run
             closed as FAILED, and retried); ``None``: 10 s and 60 s.
+        warm_start: ``[{"family": name, "params": {...}}, ...]`` (optuna strategy): each is
+            enqueued as a fixed trial, run first (e.g. the production model's best parameters, so a
+            retrain starts from what won last time). Families not searched are skipped; params a
+            family's space does not suggest are ignored. In-process the warm-start trials count among
+            ``n_trials``; with ``workers`` they come on top.
 
     Returns:
         :class:`TuningResult` over the whole study (earlier calls' trials included).
@@ -99,6 +105,7 @@ def tune(
         random_state=random_state,
     )
     resolved = resolve_families(task, families)
+    check_warm_start(warm_start)
     scorer = get_scorer(task, scoring)
     target, classes = check_data(X, y, task=task, cv=cv)
     storage = resolve_storage(storage, storage_dir)
@@ -145,6 +152,7 @@ def tune(
             X=X, y=target, families=resolved, make_pipeline=make_pipeline, splits=splits, scorer=scorer,
             classes=classes, random_state=random_state, grid=grid,
         )
+        enqueue_warm_start(study, resolved, warm_start, grid=grid)
         logged_experiment = _experiment_of(client, parent_run_id)
         logger = TrialLogger(
             client, experiment_id=logged_experiment, parent_run_id=parent_run_id,
@@ -214,6 +222,38 @@ def tune(
     if own_run is not None:
         mlflow.end_run()
     return result
+
+
+MSG_BAD_WARM_START = (
+    "warm_start: expected [{{'family': name, 'params': {{...}}}}, ...], got {value!r}"
+)
+
+
+def check_warm_start(warm_start: Any) -> None:
+    """Refuse a malformed warm start before anything is written."""
+    if isinstance(warm_start, (str, bytes, Mapping)) or not isinstance(warm_start, Sequence):
+        raise StewardInputError(MSG_BAD_WARM_START.format(value=warm_start))
+    for item in warm_start:
+        if not isinstance(item, Mapping) or "family" not in item or not isinstance(item.get("params", {}), Mapping):
+            raise StewardInputError(MSG_BAD_WARM_START.format(value=item))
+
+
+def enqueue_warm_start(study: Any, families: Mapping[str, Family], warm_start: Sequence[Mapping[str, Any]], *,
+                       grid: bool) -> int:
+    """Enqueue each warm-start trial of a searched family (optuna strategy only); returns how many."""
+    from ._families import optuna_params
+
+    if grid or not warm_start:
+        return 0
+    check_warm_start(warm_start)
+    queued = 0
+    for item in warm_start:
+        family = families.get(str(item["family"]))
+        if family is None:
+            continue  # not searched this time
+        study.enqueue_trial(optuna_params(family.name, dict(item.get("params", {}))), skip_if_exists=True)
+        queued += 1
+    return queued
 
 
 def _run_here(
