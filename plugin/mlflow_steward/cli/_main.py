@@ -20,6 +20,8 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_registry", "status"),
     ("_capture", "capture"),
     ("_drift", "drift"),
+    ("_monitor", "monitor"),
+    ("_monitor", "review"),
 )
 
 

@@ -7,6 +7,7 @@ and per slice, promote it all-or-nothing under a registry-held lock, keep the pr
 alias.
 """
 
+from mlflow_steward.registry._alert_state import read_alert_state, write_alert_state
 from mlflow_steward.registry._candidate import metric_tags, register_candidate
 from mlflow_steward.registry._config import DEFAULT_METRIC, DEFAULT_THRESHOLDS, GateConfig, Threshold
 from mlflow_steward.registry._decision import Check, Estimate, GateDecision, GateRow, ThresholdResult
@@ -41,8 +42,10 @@ __all__ = [
     "metric_tags",
     "promote",
     "read_history",
+    "read_alert_state",
     "read_lock",
     "register_candidate",
     "rollback",
     "status",
+    "write_alert_state",
 ]
