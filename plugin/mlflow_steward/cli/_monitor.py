@@ -106,10 +106,11 @@ def monitor(model: str, capture: str, window: str, since: str | None, until: str
 @click.option("--since", default=None, help="Captured rows from this time on (ISO 8601; naive means UTC).")
 @click.option("--until", default=None, help="Captured rows before this time.")
 @click.option("--slice", "slice_column", default=None, help="Stratify by this input column (default: the first categorical one).")
+@click.option("--no-stratify", is_flag=True, help="The least confident rows of the whole window, whatever their slice.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the tie-breaking shuffle.")
 @click.option("--output", required=True, help="File to write: .csv, .csv.gz or .parquet (fill its label column).")
 def review(model: str, capture: str, n: int, since: str | None, until: str | None, slice_column: str | None,
-           seed: int, output: str) -> None:  # fmt: skip
+           no_stratify: bool, seed: int, output: str) -> None:  # fmt: skip
     """Export MODEL's least confident predictions of a window for people to label.
 
     Classifiers: smallest probability margin; regressors: widest spread across trees or ensemble
@@ -119,5 +120,5 @@ def review(model: str, capture: str, n: int, since: str | None, until: str | Non
     from mlflow_steward.monitoring import review_queue
 
     queue = review_queue(model, capture=capture, n=n, since=since, until=until, output=output,
-                         slice_column=slice_column, seed=seed, echo=click.echo)  # fmt: skip
+                         slice_column=slice_column, stratify=not no_stratify, seed=seed, echo=click.echo)  # fmt: skip
     click.echo(queue.summary())

@@ -42,7 +42,7 @@ from mlflow_steward.monitoring._model import (
 )
 from mlflow_steward.monitoring._monitor import DriftRun, monitor_drift
 from mlflow_steward.monitoring._monitor_config import AlertConfig, MonitorConfig, PerformanceConfig
-from mlflow_steward.monitoring._performance import LiveMetric, LivePerformance, TestValue, measure_window
+from mlflow_steward.monitoring._performance import LiveMetric, LivePerformance, Baseline, measure_window
 from mlflow_steward.monitoring._push import PUSHED_METRICS, push_results
 from mlflow_steward.monitoring._review import ReviewQueue, review_queue
 from mlflow_steward.monitoring._plots import HistogramRecord, histogram_records, plot_histograms
@@ -90,7 +90,7 @@ __all__ = [
     "Profile",
     "ProfileConfig",
     "ReviewQueue",
-    "TestValue",
+    "Baseline",
     "Window",
     "WindowCheck",
     "build_profile",

@@ -202,7 +202,8 @@ def deliver(
             error = f"HTTP {status}: {response.text[:200]!r}"
             if status not in RETRY_STATUSES:
                 break
-            wait = _retry_after(response.headers.get("Retry-After")) or wait
+            after = _retry_after(response.headers.get("Retry-After"))
+            wait = wait if after is None else after
         if attempt < retries:
             sleep(wait)
     return Delivery(url, False, status, attempts, delivery_id, error)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from mlflow_steward import names
 from mlflow_steward.monitoring._model import ModelRef
-from mlflow_steward.monitoring._performance import TestValue, test_values_of
+from mlflow_steward.monitoring._performance import Baseline, baselines_of
 from mlflow_steward.monitoring._profile import Profile
 
 
@@ -21,10 +21,10 @@ class ModelContext:
     """A version as monitoring sees it (see the module docstring)."""
 
     ref: ModelRef
-    profile: Profile
+    profile: Profile | None
     task: str
     target: str | None
-    test_values: dict[str, TestValue]
+    test_values: dict[str, Baseline]
     test_data_uri: str | None
     categorical: tuple[str, ...]
     _loaded: Any = field(default=None, repr=False)
@@ -72,8 +72,10 @@ class ModelContext:
         return y, proba
 
 
-def model_context(ref: ModelRef, profile: Profile) -> ModelContext:
-    """Task, test metrics and test set of ``ref`` (one registry read, one run read)."""
+def model_context(ref: ModelRef, profile: Profile | None) -> ModelContext:
+    """Task, test metrics and test set of ``ref`` (one registry read, one run read). Without a profile
+    (``steward review`` of a model logged without one) the task and the categorical inputs come from
+    the model itself."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -86,8 +88,19 @@ def model_context(ref: ModelRef, profile: Profile) -> ModelContext:
             run_metrics = dict(client.get_run(ref.run_id).data.metrics)
         except MlflowException:
             run_metrics = {}
-    task = tags.get(names.TAG_TASK) or profile.task or ("classification" if profile.classes else "regression")
-    categorical = tuple(c.name for c in profile.columns if c.role == "feature" and c.kind == "categorical")
-    return ModelContext(ref=ref, profile=profile, task=task, target=tags.get(names.TAG_TARGET) or ref.target,
-                        test_values=test_values_of(run_metrics, tags), test_data_uri=tags.get(names.TAG_TEST_DATA_URI),
-                        categorical=categorical)  # fmt: skip
+    context = ModelContext(ref=ref, profile=profile, task=tags.get(names.TAG_TASK) or "", target=tags.get(names.TAG_TARGET)
+                           or ref.target, test_values=baselines_of(run_metrics, tags),
+                           test_data_uri=tags.get(names.TAG_TEST_DATA_URI), categorical=())  # fmt: skip
+    if profile is not None:
+        context.categorical = tuple(c.name for c in profile.columns if c.role == "feature" and c.kind == "categorical")
+        context.task = context.task or profile.task or ("classification" if profile.classes else "")
+    if not context.task or profile is None:
+        wrapper = context.wrapper
+        manifest = getattr(wrapper, "manifest", None) or {}
+        context.task = context.task or manifest.get("task") or (
+            "classification" if hasattr(getattr(wrapper, "pipeline", None), "predict_proba") else "regression"
+        )  # fmt: skip
+        schema = getattr(wrapper, "schema", None)
+        if profile is None and schema is not None:
+            context.categorical = tuple(c for c, k in zip(schema.columns, schema.kinds) if k == "categorical")
+    return context

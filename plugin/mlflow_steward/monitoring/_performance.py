@@ -37,7 +37,7 @@ SLICE_COLUMNS = ["slice_column", "slice_value", "size", "metric", "value", "ci_l
 
 
 @dataclass(frozen=True)
-class TestValue:
+class Baseline:
     """A metric as recorded for the version on its test set (value and interval when known)."""
 
     value: float
@@ -54,7 +54,7 @@ class LiveMetric:
     low: float | None
     high: float | None
     greater_is_better: bool
-    test: TestValue | None
+    test: Baseline | None
     threshold: float | None  # test -/+ margin: the interval must lie beyond it to alarm
     alarm: bool
     verdict: str  # ok | worse | no test value | undefined
@@ -151,7 +151,7 @@ def greater_is_better(metric: str) -> bool:
     return bool(METRICS[metric].greater_is_better)
 
 
-def threshold_of(metric: str, test: TestValue, config: PerformanceConfig) -> float:
+def threshold_of(metric: str, test: Baseline, config: PerformanceConfig) -> float:
     """The value the window's interval must lie beyond (worse side) to alarm."""
     margin = config.margin_of(metric, test.value)
     return test.value - margin if greater_is_better(metric) else test.value + margin
@@ -162,7 +162,7 @@ def is_worse(metric: str, low: float, high: float, threshold: float) -> bool:
     return bool(high < threshold) if greater_is_better(metric) else bool(low > threshold)
 
 
-def choose_metrics(task: str, config: PerformanceConfig, test_values: Mapping[str, TestValue], *, has_proba: bool) -> list[str]:
+def choose_metrics(task: str, config: PerformanceConfig, test_values: Mapping[str, Baseline], *, has_proba: bool) -> list[str]:
     """Configured metrics, else the task's defaults recorded on the version (else all task defaults)."""
     if config.metrics is not None:
         chosen = list(config.metrics)
@@ -215,7 +215,7 @@ def measure_window(
     *,
     proba: pd.DataFrame | None = None,
     features: pd.DataFrame | None = None,
-    test_values: Mapping[str, TestValue] | None = None,
+    test_values: Mapping[str, Baseline] | None = None,
     config: PerformanceConfig | None = None,
     n_rows: int | None = None,
     categorical: Sequence[str] = (),
@@ -266,7 +266,7 @@ def measure_window(
     return LivePerformance(status=status, overall=tuple(overall), by_slice=by_slice, notes=tuple(notes), **common)
 
 
-def _slice_table(table: pd.DataFrame, test_values: Mapping[str, TestValue], config: PerformanceConfig) -> pd.DataFrame:
+def _slice_table(table: pd.DataFrame, test_values: Mapping[str, Baseline], config: PerformanceConfig) -> pd.DataFrame:
     if table is None or len(table) == 0:
         return pd.DataFrame(columns=SLICE_COLUMNS)
     rows = []
@@ -283,16 +283,16 @@ def _slice_table(table: pd.DataFrame, test_values: Mapping[str, TestValue], conf
     return pd.DataFrame(rows, columns=SLICE_COLUMNS)
 
 
-def test_values_of(run_metrics: Mapping[str, float], tags: Mapping[str, str] | None = None) -> dict[str, TestValue]:
+def baselines_of(run_metrics: Mapping[str, float], tags: Mapping[str, str] | None = None) -> dict[str, Baseline]:
     """The version's test metrics: its run's ``<metric>``/``_ci_low``/``_ci_high`` (exact), else the
     ``steward.metric.<metric>`` tags written at registration (``"49,100 [48,200, 50,100]"``)."""
     from mlflow_steward import names
 
-    out: dict[str, TestValue] = {}
+    out: dict[str, Baseline] = {}
     for metric in DEFAULT_METRICS["regression"] + DEFAULT_METRICS["classification"] + ("mape", "log_loss", "brier"):
         value = run_metrics.get(metric)
         if value is not None and math.isfinite(value):
-            out[metric] = TestValue(float(value), run_metrics.get(names.ci_low(metric)), run_metrics.get(names.ci_high(metric)))
+            out[metric] = Baseline(float(value), run_metrics.get(names.ci_low(metric)), run_metrics.get(names.ci_high(metric)))
     for key, text in (tags or {}).items():
         if key.startswith(names.TAG_METRIC_PREFIX) and key[len(names.TAG_METRIC_PREFIX):] not in out:
             parsed = parse_metric_text(text)
@@ -301,8 +301,8 @@ def test_values_of(run_metrics: Mapping[str, float], tags: Mapping[str, str] | N
     return out
 
 
-def parse_metric_text(text: str | None) -> TestValue | None:
-    """``"49,100 [48,200, 50,100]"`` -> TestValue(49100, 48200, 50100) (``_format.fmt_interval``'s text)."""
+def parse_metric_text(text: str | None) -> Baseline | None:
+    """``"49,100 [48,200, 50,100]"`` -> Baseline(49100, 48200, 50100) (``_format.fmt_interval``'s text)."""
     import re
 
     number = r"(-?[\d,]*\.?\d+(?:[eE][-+]?\d+)?)"
@@ -310,4 +310,4 @@ def parse_metric_text(text: str | None) -> TestValue | None:
     if not match:
         return None
     value, low, high = (None if g is None else float(g.replace(",", "")) for g in match.groups())
-    return TestValue(value, low, high)  # type: ignore[arg-type]
+    return Baseline(value, low, high)  # type: ignore[arg-type]

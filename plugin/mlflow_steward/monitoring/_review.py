@@ -161,17 +161,23 @@ def review_queue(
     until: Any = None,
     output: str | Path | None = None,
     slice_column: str | None = None,
+    stratify: bool = True,
     seed: int = 0,
     echo: Callable[[str], None] | None = None,
 ) -> ReviewQueue:
-    """The ``n`` least confident unlabelled predictions of a capture window (see the module docstring)."""
+    """The ``n`` least confident unlabelled predictions of a capture window (see the module docstring);
+    ``stratify=False``: the ``n`` least confident rows of the whole window."""
     say = echo or (lambda _text: None)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise StewardInputError(BAD_N.format(value=n))
     path = Path(output) if output is not None else None
     kind = _output_kind(path) if path is not None else None
     ref = resolve_model(model)
-    context = model_context(ref, load_profile(ref))
+    try:
+        profile = load_profile(ref)
+    except StewardInputError:  # a model logged without a profile and without training records
+        profile = None
+    context = model_context(ref, profile)
     frame, _ = captured_rows(capture, since=since, until=until, model_name=ref.name)
     if len(frame):
         frame = frame.loc[frame["label"].isna()].reset_index(drop=True)
@@ -179,7 +185,9 @@ def review_queue(
         raise StewardInputError(NO_ROWS.format(model=ref.name, uri=capture, since=since or "-", until=until or "-"))
     captured = window_of(frame)
     features = captured.features
-    if slice_column is None:
+    if not stratify:
+        slice_column = None
+    elif slice_column is None:
         slice_column = next((c for c in context.categorical if c in features.columns), None)
     elif slice_column not in features.columns:
         raise StewardInputError(UNKNOWN_SLICE.format(column=slice_column, columns=", ".join(map(str, features.columns))))
