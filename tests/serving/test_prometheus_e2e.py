@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,6 +98,20 @@ def test_prometheus_sees_every_request_and_row_of_two_workers(
             assert _value(prometheus, "sum(steward_workers)") == 2
             info = _query(prometheus, "steward_model_info")
             assert info and info[0]["metric"]["model_name"] == "house" and info[0]["metric"]["model_version"] == "1"
+            deadline = time.monotonic() + 30  # rate() needs a few scrapes after the load
+            while (_value(prometheus, "sum(count_over_time(steward_requests_total[1m]))") or 0) < 4:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+
+            # the shipped Grafana dashboard: every query evaluates here; the serving ones find data
+            dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text())
+            for panel in dashboard["panels"]:
+                for target in panel.get("targets", []):
+                    expression = target["expr"].replace("$__rate_interval", "1m").replace("$model", ".*")
+                    answer = requests.get(f"{prometheus}/api/v1/query", params={"query": expression}, timeout=10).json()
+                    assert answer["status"] == "success", (expression, answer)
+                    if "steward_monitor" not in expression:
+                        assert answer["data"]["result"], f"no data for {expression!r}"
 
     per_worker = []
     for path in sorted(multiproc.glob("counter_*.db")):

@@ -191,7 +191,7 @@ def _alive_sibling(pid: int) -> bool:
     except PermissionError:
         return True
     parent = _parent(pid)
-    return parent is None or pid == os.getpid() or parent == os.getppid()
+    return parent is None or pid == os.getpid() or parent in (os.getppid(), os.getpid())
 
 
 def mark_dead_workers(directory: Path) -> list[int]:
