@@ -197,3 +197,45 @@ def test_bad_input_is_one_line_exit_2_and_logs_nothing(house, tmp_path, args, ex
     assert expected in result.output
     assert len([line for line in result.output.splitlines() if line.startswith("steward")]) == 1
     assert len(_runs()) == before
+
+
+@pytest.mark.e2e
+@pytest.mark.prometheus
+def test_newest_results_pushed_to_a_real_pushgateway(house, tmp_path, start_pushgateway):
+    import requests
+
+    registered, live, y, test_rmse = house
+    capture = str(tmp_path / "cap.db")
+    ids = write_captures(capture, registered.model, live.iloc[:400], DAY + timedelta(hours=6), prefix="p")
+    labels = labels_file(tmp_path / "bad.csv", ids, y[:400] * 1.5)
+    with start_pushgateway(tmp_path / "pushgateway") as gateway:
+        result = _monitor("--capture", capture, "--window", "1d", "--since", DAY.isoformat(),
+                          "--until", (DAY + timedelta(days=1)).isoformat(), "--labels", labels, "--pushgateway", gateway)  # fmt: skip
+        assert result.exit_code == 4, result.output
+        assert f"pushgateway {gateway}: pushed window" in result.output
+        text = requests.get(f"{gateway}/metrics", timeout=10).text
+    run = _runs()[0]
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("steward_monitor_"):
+            key, value = line.rsplit(" ", 1)
+            samples[key] = float(value)
+
+    def sample(name: str, **labels: str) -> float:
+        wanted = {"job": "steward_monitor", "model": "house", "version": "1", **labels}
+        for key, value in samples.items():
+            if key.split("{")[0] == name and all(f'{k}="{v}"' in key for k, v in wanted.items()):
+                return value
+        raise KeyError(name)
+
+    assert sample("steward_monitor_state") == 2 and sample("steward_monitor_alerting") == 1
+    assert sample("steward_monitor_live_metric", metric="rmse") == pytest.approx(run.data.metrics["live/rmse"])
+    assert sample("steward_monitor_live_metric_ci_low", metric="rmse") == pytest.approx(run.data.metrics["live/rmse_ci_low"])
+    assert sample("steward_monitor_test_metric", metric="rmse") == pytest.approx(test_rmse)
+    assert sample("steward_monitor_live_alarm", metric="rmse") == 1
+    assert sample("steward_monitor_labels") == 400 and sample("steward_monitor_rows") == 400
+    assert sample("steward_monitor_drift_score", column="median_income", check="mean_shift") == pytest.approx(
+        run.data.metrics["drift/median_income/mean_shift"])  # fmt: skip
+    unreachable = _monitor("--capture", capture, "--window", "1d", "--since", DAY.isoformat(), "--no-log",
+                           "--until", (DAY + timedelta(days=1)).isoformat(), "--pushgateway", "http://127.0.0.1:9/")  # fmt: skip
+    assert unreachable.exit_code == 0 and "push FAILED" in unreachable.output  # reported, the verdict stands
