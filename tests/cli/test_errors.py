@@ -36,6 +36,9 @@ BAD_ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
     "capture export": (["--path", "missing.db", "--output", "window.csv"], ["missing.db"]),
     "capture label": (["--path", "missing.db", "--labels", "labels.csv"], ["labels.csv"]),
     "drift": (["m", "--data", "x.csv", "--config", '{"levle": 0.1}'], ["'levle'", "did you mean 'level'"]),
+    "monitor": (["m", "--capture", "c.db", "--config", '{"alerts": {"cooldown_hour": 1}}'],
+                ["'cooldown_hour'", "did you mean 'cooldown_hours'"]),
+    "review": (["m", "--capture", "c.db", "--n", "0", "--output", "q.csv"], ["--n", "got 0"]),
 }
 
 
