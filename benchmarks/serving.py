@@ -7,7 +7,13 @@ four ways, side by side in one run:
   (a) ``log_pipeline_model``: our pyfunc with the fast path (the cleaning compiled into array kernels),
   (b) the same model with the fast path off (``STEWARD_FAST_PATH=0``: the pipeline's own predict),
   (c) ``mlflow.sklearn.log_model`` of the same pipeline (typed signature, MLflow's schema enforcement),
-  (d) (a) with inference capture on (SQLite), for the cost of capture.
+  (d) (a) with inference capture on (SQLite), for the cost of capture,
+  (e) (a) with Prometheus metrics off (``STEWARD_METRICS=0``) and no capture: ours, bare.
+
+Served models of ours expose Prometheus metrics by default (issue 14), so over HTTP (a), (b) and (d)
+count every request into ``/metrics``; (d) against (c) is the overhead of metrics + capture on over
+bare ``mlflow.sklearn`` (target: at most 10% more time per row on 1,000-row batches), (d) and (a)
+against (e) isolate what metrics and capture cost within our own server.
 
 In process: ``predict`` of each loaded pyfunc and the scoring server's request path without the
 network (``scoring_server.invocations``: JSON parsing, predict, JSON answer), calls interleaved
@@ -57,12 +63,13 @@ REPO = HERE.parent
 HOUSING = REPO.parent / "shared" / "data" / "housing.csv"
 TARGET = "median_house_value"
 VENV_BIN = Path(sys.executable).parent
-VARIANTS = ("fast", "slow", "sklearn", "capture")
+VARIANTS = ("fast", "slow", "sklearn", "capture", "bare")
 LABELS = {
-    "fast": "(a) ours, fast path",
-    "slow": "(b) ours, fast path off",
+    "fast": "(a) ours, fast path, metrics on",
+    "slow": "(b) ours, fast path off, metrics on",
     "sklearn": "(c) mlflow.sklearn",
-    "capture": "(d) ours, fast path + capture",
+    "capture": "(d) ours, fast path, metrics + capture",
+    "bare": "(e) ours, fast path, metrics and capture off",
 }
 
 WRK_SCRIPT = """
@@ -231,8 +238,9 @@ def load_variants(ours_uri: str, plain_uri: str, capture: Path) -> dict:
         "slow": mlflow.pyfunc.load_model(ours_uri, model_config={names.MODEL_CONFIG_FAST_PATH: "0"}),
         "sklearn": mlflow.pyfunc.load_model(plain_uri),
         "capture": mlflow.pyfunc.load_model(ours_uri, model_config={names.MODEL_CONFIG_CAPTURE_PATH: str(capture)}),
+        "bare": mlflow.pyfunc.load_model(ours_uri),  # metrics exist only inside the scoring server
     }
-    for name in ("fast", "capture"):
+    for name in ("fast", "capture", "bare"):
         assert loaded[name].unwrap_python_model().fast_path.enabled, loaded[name].unwrap_python_model().fast_path
     assert not loaded["slow"].unwrap_python_model().fast_path.enabled
     return loaded
@@ -299,6 +307,45 @@ def threads_table(pipeline, X: pd.DataFrame, repeats: int) -> list[tuple[int, fl
     return rows
 
 
+def check_metrics(urls: dict[str, str]) -> None:
+    """(a), (b), (d) count the warm-up requests on /metrics; (e) has none."""
+    import requests
+
+    for name, url in urls.items():
+        answer = requests.get(url.replace("/invocations", "/metrics"), timeout=10)
+        if name in ("fast", "slow", "capture"):
+            counted = [line for line in answer.text.splitlines() if line.startswith("steward_requests_total ")]
+            assert answer.status_code == 200 and counted and float(counted[0].split()[1]) >= 10, (name, answer.text[:300])
+        elif name == "bare":
+            assert answer.status_code == 404, name
+
+
+METRICS_COST = """
+import os, sys, tempfile, time
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="steward-bench-metrics-")
+from mlflow_steward.serving import _metrics
+from mlflow_steward.serving._capture import ModelIdentity
+metrics = _metrics.ServingMetrics(_metrics.prepare_directory())
+metrics.describe_model(ModelIdentity("bench", "1"), "on")
+for _ in range(2000):
+    state = metrics.begin(); _metrics.note_rows(1000); metrics.prediction(0.01); metrics.end(state, 200)
+runs = []
+for _ in range(5):
+    start = time.perf_counter()
+    for _ in range(5000):
+        state = metrics.begin(); _metrics.note_rows(1000); metrics.prediction(0.01); metrics.end(state, 200)
+    runs.append((time.perf_counter() - start) / 5000)
+print(sorted(runs)[2] * 1e6)
+"""
+
+
+def metrics_cost_us() -> float:
+    """Median microseconds of one request's metrics bookkeeping (begin, rows, both histograms, end with the
+    capture sync), in a fresh process in multiprocess mode: the part of (a)-(e) that is metrics."""
+    out = subprocess.run([sys.executable, "-c", METRICS_COST], capture_output=True, text=True, check=True, timeout=300)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def median_of(rounds: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
 
@@ -327,7 +374,7 @@ def render(http: dict, batch: dict, batch2: dict, floor: dict, threads: list | N
     c_one = floor[f"{LABELS['sklearn']}: pyfunc predict"]
     a_one = floor[f"{LABELS['fast']}: pyfunc predict"]
     lines = [
-        f"## Serving fast path: ours (fast path on / off) vs `mlflow.sklearn` ({meta['date']})",
+        f"## Serving: ours (fast path on / off, metrics, capture) vs `mlflow.sklearn` ({meta['date']})",
         "",
         f"Machine: {meta['machine']}; **shared with other agents' jobs while it ran** (load average "
         f"{meta['load_start']} at the start, {meta['load_end']} at the end). Model: {meta['model']}, fitted on "
@@ -352,6 +399,10 @@ def render(http: dict, batch: dict, batch2: dict, floor: dict, threads: list | N
     inproc_rows = a_one["rows_per_s"] / c_one["rows_per_s"]
     http_rows = batch["fast"]["rows_per_s"] / batch["sklearn"]["rows_per_s"]
     http_rows2 = batch2["fast"]["rows_per_s"] / batch2["sklearn"]["rows_per_s"]
+    overhead_c = batch["sklearn"]["rows_per_s"] / batch["capture"]["rows_per_s"]
+    overhead_e = batch["bare"]["rows_per_s"] / batch["capture"]["rows_per_s"]
+    metrics_only = batch["bare"]["rows_per_s"] / batch["fast"]["rows_per_s"]
+    overhead_e2 = batch2["bare"]["rows_per_s"] / batch2["capture"]["rows_per_s"]
     lines += [
         "",
         "| (a) fast path vs (c) mlflow.sklearn | ratio | target | |",
@@ -361,6 +412,21 @@ def render(http: dict, batch: dict, batch2: dict, floor: dict, threads: list | N
         f"| in-process 1,000-row rows/s | {inproc_rows:.2f}x | >= 1.5x | {_verdict(inproc_rows >= 1.5)} |",
         f"| HTTP 1,000-row rows/s | {http_rows:.2f}x | >= 1.5x | {_verdict(http_rows >= 1.5)} |",
         f"| HTTP 1,000-row rows/s, 2 connections | {http_rows2:.2f}x | (no target) | |",
+        "",
+        "Overhead of Prometheus metrics + capture (issue 14), HTTP 1,000-row batches from one connection: time "
+        "per row relative to the reference (1.10 = 10% slower).",
+        "",
+        "| variant vs reference | time per row ratio | target | |",
+        "|---|---:|---|---|",
+        f"| (d) metrics + capture vs (c) bare mlflow.sklearn | {overhead_c:.3f} | <= 1.10 | {_verdict(overhead_c <= 1.10)} |",
+        f"| (d) metrics + capture vs (e) ours, both off | {overhead_e:.3f} | (no target) | |",
+        f"| (a) metrics only vs (e) ours, both off | {metrics_only:.3f} | (no target) | |",
+        f"| (d) metrics + capture vs (e), 2 connections | {overhead_e2:.3f} | (no target) | |",
+        "",
+        f"Metrics bookkeeping alone, timed in process (a fresh process in multiprocess mode, median of 5 x 5,000 "
+        f"requests): {meta['metrics_us']:.1f} us per request, "
+        f"{100 * meta['metrics_us'] * batch['bare']['rows_per_s'] / 1e9:.2f}% "
+        "of (e)'s time for a 1,000-row request over HTTP; the rest of any (a) vs (e) difference is the shared machine.",
         "",
         "In process, every call path (p50 ms of one row; rows/s on 1,000 rows). `scoring_server.invocations` is "
         "the request path of `mlflow models serve` without the network: JSON parsing (with the signature's "
@@ -434,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
                 "slow": (ours_uri, {**base_env, "STEWARD_FAST_PATH": "0"}),
                 "sklearn": (plain_uri, base_env),
                 "capture": (ours_uri, {**base_env, "STEWARD_CAPTURE_PATH": str(tmp / "capture.db")}),
+                "bare": (ours_uri, {**base_env, "STEWARD_METRICS": "0"}),
             }
             with servers(specs, tmp) as urls:
                 import requests
@@ -446,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
                         answer.raise_for_status()
                     got = np.asarray(answer.json()["predictions"], dtype=float)
                     assert np.max(np.abs(got - expected)) <= 1e-9 * np.max(np.abs(expected)), name
+                check_metrics(urls)
                 for round_ in range(args.rounds):
                     order = VARIANTS if round_ % 2 == 0 else tuple(reversed(VARIANTS))
                     for name in order:
@@ -463,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
             "train_rows": len(X), "tool": "wrk 4.1 (Lua POST script)" if use_wrk else "Python threads + requests",
             "duration": args.duration, "rounds": args.rounds, "repeats": tuple(args.repeats),
             "load_start": load_start, "load_end": load_average(), "small_batch_rows": SMALL_BATCH_ROWS,
+            "metrics_us": metrics_cost_us(),
         }  # fmt: skip
         table = render({n: median_of(single[n]) for n in VARIANTS}, {n: median_of(batch[n]) for n in VARIANTS},
                        {n: median_of(batch2[n]) for n in VARIANTS}, floor, threads, meta)  # fmt: skip

@@ -328,3 +328,82 @@ def make_database(postgres_server):
         for name in created:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     connection.close()
+
+
+# --- Prometheus and its Pushgateway (tests marked prometheus) -------------------------------------
+# Debian's binaries, started on 127.0.0.1 and a free port with their own temporary storage; stopped
+# by pid at the end. Missing binaries skip the test (fail under CI, which installs them).
+PROMETHEUS_BIN = Path(os.environ.get("STEWARD_PROMETHEUS_BIN", "/usr/bin/prometheus"))
+PUSHGATEWAY_BIN = Path(os.environ.get("STEWARD_PUSHGATEWAY_BIN", "/usr/bin/prometheus-pushgateway"))
+
+
+def _binary(path: Path) -> str:
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is required under CI (Debian package prometheus / prometheus-pushgateway)")
+        pytest.skip(f"{path} not installed")
+    return str(path)
+
+
+@contextlib.contextmanager
+def _started(command: list[str], url: str, ready_path: str, log: Path, timeout: float = 60.0) -> Iterator[str]:
+    import urllib.request
+
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=log.parent)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{url}{ready_path}", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{command[0]} did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def prometheus_server(targets: list[str], root: Path, *, scrape_interval: str = "1s",
+                      metrics_path: str = "/metrics") -> Iterator[str]:  # fmt: skip
+    """Prometheus scraping ``targets`` (``host:port``) every ``scrape_interval``; yields its URL."""
+    binary = _binary(PROMETHEUS_BIN)
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "prometheus.yml"
+    quoted = ", ".join(f"'{t}'" for t in targets)
+    config.write_text(
+        f"global:\n  scrape_interval: {scrape_interval}\n  evaluation_interval: {scrape_interval}\n"
+        f"scrape_configs:\n  - job_name: steward\n    metrics_path: {metrics_path}\n"
+        f"    static_configs:\n      - targets: [{quoted}]\n"
+    )
+    port = free_port()
+    command = [binary, f"--config.file={config}", f"--storage.tsdb.path={root / 'tsdb'}",
+               f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]  # fmt: skip
+    with _started(command, f"http://127.0.0.1:{port}", "/-/ready", root / "prometheus.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def pushgateway_server(root: Path) -> Iterator[str]:
+    """A Prometheus Pushgateway on 127.0.0.1; yields its URL."""
+    binary = _binary(PUSHGATEWAY_BIN)
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    command = [binary, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    with _started(command, f"http://127.0.0.1:{port}", "/-/ready", root / "pushgateway.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def start_prometheus():
+    """``start_prometheus(targets, root)``: the :func:`prometheus_server` context manager."""
+    return prometheus_server
+
+
+@pytest.fixture(scope="session")
+def start_pushgateway():
+    """``start_pushgateway(root)``: the :func:`pushgateway_server` context manager."""
+    return pushgateway_server

@@ -264,3 +264,38 @@ ARTIFACT_INGEST_HTML = "ingest/report.html"
 ARTIFACT_RETRAIN_REPORT = "retrain/report.json"
 ARTIFACT_RETRAIN_HTML = "retrain/report.html"
 TAG_DEPLOYABLE = "steward.deployable"  # "false" on a model version a killed retrain left behind: never promoted
+# --- monitor runs (issue 14): the one layout ``steward drift``/``steward monitor`` write and the app reads ---
+STEP_MONITOR = STEP_DRIFT  # value of TAG_STEP on every monitor run (drift and monitor windows alike)
+MONITOR_HEALTHY = "healthy"  # values of TAG_MONITOR_STATE
+MONITOR_DRIFT = "drift"
+MONITOR_PERFORMANCE = "performance"
+ALARM_SUFFIX = DRIFT_ALARM_SUFFIX  # ``<metric>_alarm`` = 1 when that score alarmed (drift checks and live metrics)
+LIVE_METRIC_PREFIX = "live/"  # ``live/<metric>`` (+ _ci_low/_ci_high/_alarm): a window's measured metric
+LIVE_LABELS_METRIC = "live/n_labels"  # labelled rows behind a window's live metrics
+LIVE_ESTIMATE_SUFFIX = "_estimate"  # ``live/accuracy_estimate``: estimated from probabilities, before labels
+LIVE_SLICE_PREFIX = "live_slice/"  # ``live_slice/<column>/<value>/<metric>`` (+ twins): a slice's live metric
+TAG_MONITOR_KEY = "steward.monitor_key"  # on a monitor run: hash of model, version, window and labels (cron reuse)
+TAG_PERFORMANCE = "steward.performance"  # on a monitor run: ok | worse | not enough labels | no labels
+TAG_LIVE_ALARMS = "steward.live_alarms"  # on a monitor run: the live metrics that alarmed, comma-separated
+TAG_ALERT_STATE = "steward.alert_state"  # on a registered model: JSON of the last alert sent (cool-down)
+ARTIFACT_MONITORING_HTML = "monitoring/report.html"  # self-contained HTML report of a monitor window
+ARTIFACT_MONITORING_DASHBOARD = "monitoring/dashboard.png"  # drift + live performance of a window, one figure
+ARTIFACT_LIVE_TABLE = "monitoring/live.csv"  # live metrics overall and per slice, with the test values
+ENV_WEBHOOK_SECRET = "STEWARD_WEBHOOK_SECRET"  # HMAC secret of monitor alert webhooks
+ENV_METRICS = "STEWARD_METRICS"  # "0"/"false"/"off": no Prometheus metrics inside mlflow models serve
+ENV_METRICS_PORT = "STEWARD_METRICS_PORT"  # serve /metrics on this port too (first worker to bind it)
+
+
+def monitoring_experiment(model_name: str) -> str:
+    """``steward-monitoring/<model name>``: where every monitor run of a model goes."""
+    return f"{MONITORING_EXPERIMENT_PREFIX}{model_name}"
+
+
+def live_metric(metric: str) -> str:
+    """``live/<metric>``: a window's live metric (plus ``_ci_low``/``_ci_high``/``_alarm``)."""
+    return f"{LIVE_METRIC_PREFIX}{metric}"
+
+
+def live_slice_metric(column: str, value: object, metric: str) -> str:
+    """``live_slice/<column>/<value>/<metric>``: a slice's live metric (kept apart from ``live/``)."""
+    return f"{LIVE_SLICE_PREFIX}{metric_key_part(column)}/{metric_key_part(value)}/{metric}"

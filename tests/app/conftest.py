@@ -69,10 +69,10 @@ def write_monitor_runs(
                         "live/n_labels": 300.0})
         stamp = int(end.timestamp() * 1000)
         run = client.create_run(experiment_id, start_time=stamp, run_name=f"monitor window {i}", tags={
-            names.TAG_STEP: layout.STEP_MONITOR, names.TAG_MODEL_NAME: model, names.TAG_MODEL_VERSION: str(version),
-            layout.TAG_WINDOW_START: (end - _dt.timedelta(hours=1)).isoformat(),
-            layout.TAG_WINDOW_END: end.isoformat(),
-            layout.TAG_MONITOR_STATE: "drift" if drifted else "healthy",
+            names.TAG_STEP: names.STEP_MONITOR, names.TAG_MODEL_NAME: model, names.TAG_MODEL_VERSION: str(version),
+            names.TAG_WINDOW_START: (end - _dt.timedelta(hours=1)).isoformat(),
+            names.TAG_WINDOW_END: end.isoformat(),
+            names.TAG_MONITOR_STATE: "drift" if drifted else "healthy",
         })
         client.log_batch(run.info.run_id, metrics=[Metric(k, v, stamp, 0) for k, v in metrics.items()])
         client.set_terminated(run.info.run_id, "FINISHED")

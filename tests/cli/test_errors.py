@@ -42,6 +42,9 @@ BAD_ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
     "retrain": (["housing", "--n-trials", "0"], ["n_trials", "got 0"]),
     "drift": (["m", "--data", "x.csv", "--config", '{"levle": 0.1}'], ["'levle'", "did you mean 'level'"]),
     "score": (["models:/m/1", "--input", "missing.parquet", "--output", "out"], ["missing.parquet", "does not exist"]),
+    "monitor": (["m", "--capture", "c.db", "--config", '{"alerts": {"cooldown_hour": 1}}'],
+                ["'cooldown_hour'", "did you mean 'cooldown_hours'"]),
+    "review": (["m", "--capture", "c.db", "--n", "0", "--output", "q.csv"], ["--n", "got 0"]),
 }
 
 

@@ -9,12 +9,16 @@ tags        ``steward.step = monitor``, ``steward.model_name``, ``steward.model_
             ``steward.monitor_state`` = ``healthy`` | ``drift`` | ``performance``
 metrics     ``drift/<column>/<check>`` with ``_ci_low``/``_ci_high`` twins (check: ``psi``,
             ``missing_rate``, ``mean_shift``, ...) and ``drift/<column>/<check>_alarm`` = 1 when it
-            alarmed; ``live/<metric>`` with its interval twins; ``live/n_labels``
+            alarmed; ``live/<metric>`` with its interval twins and ``live/<metric>_alarm``
+            (``live/accuracy_estimate``: estimated from the model's probabilities before labels);
+            ``live/n_labels``. Per-slice live metrics (``live_slice/...``) are not read here.
 =========== ==================================================================================
 
-This module is the only place that knows that layout: when the monitor writes other names, change
-:func:`window_from_run` (and the constants) and nothing else. Windows are read with one bounded
-``search_runs`` (newest first), never one call per run.
+Every name of the layout is defined once, in :mod:`mlflow_steward.names` (``steward drift`` and
+``steward monitor`` write with the same names); :func:`window_from_run` is the only place that
+parses them. Windows are read with one bounded ``search_runs`` (newest first), never one call per
+run. A window checked again (``steward monitor`` re-checks a window when late labels arrive) has
+several runs: the newest one stands for it.
 
 A window's run is written once, so the server keeps the windows it has read (``_cache``).
 """
@@ -32,19 +36,15 @@ if TYPE_CHECKING:
 
     from mlflow_steward.app._cache import RunCache
 
-MONITOR_EXPERIMENT = "steward-monitoring/{name}"
-STEP_MONITOR = "monitor"
-TAG_WINDOW_START = "steward.window_start"
-TAG_WINDOW_END = "steward.window_end"
-TAG_MONITOR_STATE = "steward.monitor_state"
-DRIFT_PREFIX = "drift/"
-LIVE_PREFIX = "live/"
-ALARM_SUFFIX = "_alarm"
-LABELS_METRIC = "live/n_labels"
+# Every name of the layout is defined once, in ``names`` (the monitor writes with the same names).
+DRIFT_PREFIX = names.DRIFT_METRIC_PREFIX
+LIVE_PREFIX = names.LIVE_METRIC_PREFIX
+ALARM_SUFFIX = names.ALARM_SUFFIX
+LABELS_METRIC = names.LIVE_LABELS_METRIC
 
 
 def experiment_name(model: str) -> str:
-    return MONITOR_EXPERIMENT.format(name=model)
+    return names.monitoring_experiment(model)
 
 
 def _runs(client: MlflowClient, model: str, max_results: int, ended_since_ms: int | None = None) -> list[Run]:
@@ -74,7 +74,17 @@ def read_windows(
         windows = [window_from_run(run) for run in _runs(client, model, max_windows)]
     else:
         windows = cache.get(model, lambda since, n: _runs(client, model, n, since), limit=max_windows)
-    return tuple(sorted(windows, key=lambda w: w.end))
+    return tuple(sorted(newest_per_window(windows), key=lambda w: w.end))
+
+
+def newest_per_window(windows) -> list[MonitorWindow]:
+    """One run per time window: the newest check of it (late labels make a window be checked again)."""
+    newest: dict[tuple, MonitorWindow] = {}
+    for window in windows:
+        key = (window.version, window.start, window.end) if window.start is not None else (window.run_id,)
+        if key not in newest or window.checked > newest[key].checked:
+            newest[key] = window
+    return list(newest.values())
 
 
 def latest_window(client: MlflowClient, model: str, cache: RunCache | None = None) -> MonitorWindow | None:
@@ -88,7 +98,7 @@ def latest_window(client: MlflowClient, model: str, cache: RunCache | None = Non
 
 def monitored_models(client: MlflowClient) -> list[str]:
     """Names of the models that have a monitoring experiment (one search)."""
-    prefix = MONITOR_EXPERIMENT.format(name="")
+    prefix = names.MONITORING_EXPERIMENT_PREFIX
     found = client.search_experiments(filter_string=f"name LIKE '{prefix}%'", max_results=1000)
     return [e.name[len(prefix):] for e in found if e.name.startswith(prefix)]
 
@@ -118,10 +128,11 @@ def window_from_run(run: Run) -> MonitorWindow:
         run_id=run.info.run_id,
         experiment_id=run.info.experiment_id,
         version=tags.get(names.TAG_MODEL_VERSION, ""),
-        start=epoch(tags.get(TAG_WINDOW_START)),
-        end=epoch(tags.get(TAG_WINDOW_END)) or started,
-        state=tags.get(TAG_MONITOR_STATE, ""),
+        start=epoch(tags.get(names.TAG_WINDOW_START)),
+        end=epoch(tags.get(names.TAG_WINDOW_END)) or started,
+        state=tags.get(names.TAG_MONITOR_STATE, ""),
         drift=drift,
         live=live,
         labels=None if labels is None else int(labels),
+        checked=started,
     )

@@ -142,6 +142,7 @@ class MonitorWindow:
     drift: dict[tuple[str, str], Point] = field(default_factory=dict)  # (column, check) -> score
     live: dict[str, Point] = field(default_factory=dict)  # metric -> value with interval
     labels: int | None = None  # labelled rows behind the live metrics
+    checked: float = 0.0  # epoch seconds when the window was checked (its run's start): the newest check wins
 
 
 @dataclass(frozen=True)

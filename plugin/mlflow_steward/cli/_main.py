@@ -23,6 +23,8 @@ _COMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("_retrain", "retrain"),
     ("_drift", "drift"),
     ("_score", "score"),
+    ("_monitor", "monitor"),
+    ("_monitor", "review"),
 )
 
 

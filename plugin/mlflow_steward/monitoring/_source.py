@@ -134,27 +134,22 @@ def _probabilities(column: pd.Series) -> pd.DataFrame | None:
     return frame
 
 
-def capture_window(uri: str, *, since: Any = None, until: Any = None, last_n: int | None = None,
-                   model_name: str | None = None) -> CaptureWindow:  # fmt: skip
-    """The captured rows of a time window (``since <= ts < until``) and/or the last ``last_n`` rows,
-    of ``model_name`` (rows that recorded another model's name are skipped and counted)."""
-    from mlflow_steward.serving import expand_features
-
-    if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1):
-        raise StewardInputError(BAD_LAST_N.format(value=last_n))
+def captured_rows(uri: str, *, since: Any = None, until: Any = None, model_name: str | None = None) -> tuple[pd.DataFrame, int]:
+    """The captured rows of ``since <= ts < until`` of ``model_name`` (rows that recorded another
+    model's name are dropped) and how many were dropped; the frame of :func:`read_captures_table`."""
     frame = read_captures_table(uri, since=since, until=until)
     skipped = 0
     if model_name is not None and len(frame):
         other = frame["model_name"].notna() & (frame["model_name"] != model_name)
         skipped = int(other.sum())
         frame = frame.loc[~other]
-    if last_n is not None:
-        frame = frame.iloc[-last_n:]
-    frame = frame.reset_index(drop=True)
-    if len(frame) == 0:
-        window = f"since={since or '-'} until={until or '-'}" + (f" last {last_n}" if last_n else "")
-        model = f" of model {model_name!r} ({skipped} row(s) of other models)" if model_name else ""
-        raise StewardInputError(EMPTY_CAPTURE.format(uri=uri, window=window, model=model))
+    return frame.reset_index(drop=True), skipped
+
+
+def window_of(frame: pd.DataFrame, skipped: int = 0) -> CaptureWindow:
+    """Captured rows (not empty) as the features, predictions and probabilities the model saw and said."""
+    from mlflow_steward.serving import expand_features
+
     predictions = frame["prediction"].to_numpy()
     if predictions.dtype == object:
         numeric = pd.to_numeric(frame["prediction"], errors="coerce")
@@ -165,3 +160,19 @@ def capture_window(uri: str, *, since: Any = None, until: Any = None, last_n: in
         requests=int(frame["request_id"].nunique()), first=_iso(frame["ts"].iloc[0]), last=_iso(frame["ts"].iloc[-1]),
         skipped_other_models=skipped,
     )  # fmt: skip
+
+
+def capture_window(uri: str, *, since: Any = None, until: Any = None, last_n: int | None = None,
+                   model_name: str | None = None) -> CaptureWindow:  # fmt: skip
+    """The captured rows of a time window (``since <= ts < until``) and/or the last ``last_n`` rows,
+    of ``model_name`` (rows that recorded another model's name are skipped and counted)."""
+    if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1):
+        raise StewardInputError(BAD_LAST_N.format(value=last_n))
+    frame, skipped = captured_rows(uri, since=since, until=until, model_name=model_name)
+    if last_n is not None:
+        frame = frame.iloc[-last_n:].reset_index(drop=True)
+    if len(frame) == 0:
+        window = f"since={since or '-'} until={until or '-'}" + (f" last {last_n}" if last_n else "")
+        model = f" of model {model_name!r} ({skipped} row(s) of other models)" if model_name else ""
+        raise StewardInputError(EMPTY_CAPTURE.format(uri=uri, window=window, model=model))
+    return window_of(frame, skipped)

@@ -8,6 +8,7 @@ alias.
 """
 
 from mlflow_steward.registry._annotate import mark_not_deployable, warn_testset_overused
+from mlflow_steward.registry._alert_state import read_alert_state, write_alert_state
 from mlflow_steward.registry._candidate import metric_tags, register_candidate
 from mlflow_steward.registry._config import DEFAULT_METRIC, DEFAULT_THRESHOLDS, GateConfig, Threshold
 from mlflow_steward.registry._decision import Check, Estimate, GateDecision, GateRow, ThresholdResult
@@ -43,9 +44,11 @@ __all__ = [
     "metric_tags",
     "promote",
     "read_history",
+    "read_alert_state",
     "read_lock",
     "register_candidate",
     "rollback",
     "status",
     "warn_testset_overused",
+    "write_alert_state",
 ]

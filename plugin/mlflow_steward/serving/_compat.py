@@ -16,6 +16,14 @@ Re-check on MLflow upgrades (verified on 3.17.2, ``mlflow/pyfunc/scoring_server/
   (``mlflow.pyfunc.scoring_server.app.app``, default lifespan) runs ``app.router.on_shutdown``
   handlers after the last request; :func:`on_server_shutdown` adds one (the capture's final flush).
   The list is read at shutdown, so adding to it at the first request is in time.
+* The FastAPI app exists only once ``mlflow.pyfunc.scoring_server.app`` has loaded the model (our
+  ``load_context`` runs while that module is being imported, before ``init()`` returns the app), and
+  uvicorn starts serving it after the import. :func:`add_route` therefore waits in a thread for the
+  module's ``app`` attribute and adds a GET route to it (FastAPI's router reads its route list per
+  request, so a route added before the first request is served like MLflow's own); used for
+  ``/metrics`` (``_metrics``). :func:`on_request` adds begin/end hooks around ``invocations()``
+  (the wrapper of :func:`watch_request_start`), which sees every request MLflow parsed and its HTTP
+  status (its ``InvocationsResponse.status``, or the status of the ``MlflowException`` it raised).
 * ``mlflow models serve -m models:/NAME@alias`` (and ``load_model`` of such a URI) downloads the model
   and writes ``registered_model_meta`` (YAML: ``model_name``, ``model_version``) into its directory:
   the registered identity the server was started with (:func:`registered_identity`).
@@ -28,6 +36,7 @@ import functools
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -119,13 +128,58 @@ def watch_request_start() -> bool:
     @functools.wraps(original)
     def invocations(*args: Any, **kwargs: Any) -> Any:
         token = _REQUEST_STARTED.set(time.monotonic())
+        hooks = list(_REQUEST_HOOKS)
+        states = [begin() for begin, _ in hooks]
+        status = 500
         try:
-            return original(*args, **kwargs)
+            result = original(*args, **kwargs)
+            status = int(getattr(result, "status", 200))
+            return result
+        except MlflowException as exc:
+            status = int(exc.get_http_status_code())
+            raise
         finally:
+            for (_, end), state in zip(hooks, states):
+                try:
+                    end(state, status)
+                except Exception as exc:  # a hook must never fail a request
+                    logger.debug("request hook failed: %s", exc)
             _REQUEST_STARTED.reset(token)
 
     invocations._steward_timed = True  # type: ignore[attr-defined]
     module.invocations = invocations
+    return True
+
+
+_REQUEST_HOOKS: list[tuple[Any, Any]] = []
+ADD_ROUTE_WAIT_S = 300.0
+
+
+def on_request(begin, end) -> None:
+    """Call ``state = begin()`` before and ``end(state, http_status)`` after each ``invocations()``
+    (install the wrapper with :func:`watch_request_start`)."""
+    if (begin, end) not in _REQUEST_HOOKS:
+        _REQUEST_HOOKS.append((begin, end))
+
+
+def add_route(path: str, endpoint, *, wait_s: float = ADD_ROUTE_WAIT_S) -> bool:
+    """Add a GET ``path`` to the scoring server's app as soon as the app exists (a daemon thread
+    polls for it); False outside ``mlflow models serve``."""
+    if not in_scoring_server():
+        return False
+
+    def install() -> None:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            app = getattr(sys.modules.get(_SCORING_APP), "app", None)
+            if app is not None and hasattr(app, "add_api_route"):
+                if not any(getattr(route, "path", None) == path for route in app.router.routes):
+                    app.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)
+                return
+            time.sleep(0.005)
+        logger.warning("MLflow's scoring server app did not appear within %.0f s: no %s route", wait_s, path)
+
+    threading.Thread(target=install, daemon=True, name=f"steward-route{path.replace('/', '-')}").start()
     return True
 
 

@@ -53,7 +53,10 @@ MODEL_CODE_PACKAGES: tuple[str, ...] = ("cleaning", "serving")
 MODEL_CODE_ROOT_MODULES: tuple[str, ...] = ("__init__.py", "names.py", "exceptions.py")
 
 #: Distributions a served model imports; pinned to the versions installed at log time.
-MODEL_REQUIREMENTS: tuple[str, ...] = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
+MODEL_REQUIREMENTS: tuple[str, ...] = (
+    "mlflow", "scikit-learn", "pandas", "numpy", "scipy", "cloudpickle",
+    "prometheus-client",  # /metrics inside mlflow models serve (serving._metrics)
+)  # fmt: skip
 
 #: Module prefixes whose types we allow skops to load.
 TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (

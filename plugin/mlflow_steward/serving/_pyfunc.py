@@ -46,7 +46,7 @@ import numpy as np
 from mlflow_steward import names
 from mlflow_steward._compat.mlflow import UnwrappedPredict
 from mlflow_steward.exceptions import StewardInputError
-from mlflow_steward.serving import _compat
+from mlflow_steward.serving import _compat, _metrics
 from mlflow_steward.serving._capture import (
     STATUS_ANSWERED,
     STATUS_TIMED_OUT,
@@ -228,6 +228,7 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         self._flush_at_shutdown = False  # the scoring server's shutdown handler is registered
         self.predictor: Any = None  # the fast path (serving._plan.FastPlan) or the pipeline itself
         self.fast_path: Any = None  # serving._plan.FastPathStatus: on/off and why
+        self.metrics: Any = None  # serving._metrics.ServingMetrics inside mlflow models serve (or None)
 
     def __getstate__(self) -> dict[str, Any]:  # stateless when pickled: the fitted pipeline is an artifact
         return {}
@@ -243,8 +244,8 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         config = dict(context.model_config or {})
         self.predictor, self.fast_path = load_predictor(self.pipeline, self.schema.columns, config)
         uri = _capture_path(config)
+        model_dir = _model_dir(manifest_path)
         if uri and not CAPTURE_SUPPRESSED.get():
-            model_dir = _model_dir(manifest_path)
             model_id, run_id = _logged_ids(model_dir)
             self.identity = resolve_identity(config, model_id, run_id, model_dir)
             self.capture = open_capture(uri)
@@ -257,6 +258,26 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
                 "inference capture to %s (model %s version %s, model id %s)", self.capture.sink.name,
                 self.identity.name, self.identity.version, self.identity.model_id,
             )  # fmt: skip
+        if _compat.in_scoring_server() and not CAPTURE_SUPPRESSED.get():
+            self._start_metrics(config, model_dir)
+
+    def _start_metrics(self, config: dict[str, Any], model_dir: Path) -> None:
+        """Prometheus metrics of this worker (``_metrics``): on unless ``STEWARD_METRICS=0``."""
+        identity = self.identity
+        if identity.name is None and identity.version is None:  # capture off: the cheap sources only
+            name, version = _compat.registered_identity(model_dir)
+            model_id, _ = _logged_ids(model_dir)
+            identity = ModelIdentity(
+                name=config.get(names.MODEL_CONFIG_MODEL_NAME) or os.environ.get(names.ENV_MODEL_NAME) or name,
+                version=config.get(names.MODEL_CONFIG_MODEL_VERSION) or os.environ.get(names.ENV_MODEL_VERSION) or version,
+                model_id=model_id,
+            )  # fmt: skip
+        fast = "on" if getattr(self.fast_path, "enabled", False) else "off"
+        self.metrics = _metrics.start(identity, fast, _compat.add_route)
+        if self.metrics is not None:
+            _ensure_server_log()
+            _compat.watch_request_start()
+            _compat.on_request(self.metrics.begin, self.metrics.end)
 
     # -- predicting ----------------------------------------------------------------------------
     def _frame(self, model_input: Any):
@@ -265,6 +286,7 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         try:
             return validate_frame(model_input, self.schema)
         except StewardInputError as exc:
+            _metrics.note_rejection(_metrics.validation_reason(str(exc)))
             raise RequestRefused(str(exc)) from None
         except Exception as exc:  # a bug of ours: a 500 that says so, the trace in the server log
             logger.exception("request validation failed unexpectedly")
@@ -277,12 +299,16 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         try:
             predictions = self._predictor.predict(frame)
         except (ValueError, TypeError) as exc:  # scikit-learn and our cleaning refuse bad input so
+            _metrics.note_rejection(_metrics.REASON_MODEL_REFUSED)
             raise RequestRefused(PREDICT_FAILED.format(error=_short(exc))) from None
         except Exception as exc:
             logger.exception("the model failed on a request")
             raise ModelFailed(MODEL_FAILED.format(error=f"{type(exc).__name__}: {_short(exc)}")) from None
         if self.capture is not None:
             self._capture(frame, predictions, request_id, started)
+        if self.metrics is not None:
+            self.metrics.prediction(time.monotonic() - started)
+            _metrics.note_rows(len(frame))
         return predictions
 
     def _capture(self, frame, predictions, request_id: str, started: float) -> None:
@@ -331,6 +357,7 @@ def _request_id(params: dict[str, Any] | None) -> str:
     given = (params or {}).get(names.PARAM_REQUEST_ID)
     if given is not None and given != "":
         if isinstance(given, bool) or not isinstance(given, (str, int)) or len(str(given)) > MAX_REQUEST_ID:
+            _metrics.note_rejection(_metrics.REASON_BAD_REQUEST_ID)
             raise RequestRefused(BAD_REQUEST_ID.format(limit=MAX_REQUEST_ID, value=quote(given)))
         return str(given)
     try:
