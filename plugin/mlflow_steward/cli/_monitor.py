@@ -51,10 +51,10 @@ def _print_window(check) -> None:
 @click.argument("model")
 @click.option("--capture", envvar=ENV_CAPTURE_PATH, required=True,
               help=f"Capture of the served model: SQLite file, parquet:<dir> or database URL (default ${ENV_CAPTURE_PATH}).")
-@click.option("--window", "window", default="1d", show_default=True, help="Window length: 1d, 6h, 30m, 1w...")
+@click.option("--window", "window", default=None, help="Window length: 1d, 6h, 30m, 1w... (default: a day).")
 @click.option("--since", default=None, help="First window starts here (ISO 8601; naive means UTC). Default: --lookback windows back.")
 @click.option("--until", default=None, help="Last window ends here (default: the last complete window before now).")
-@click.option("--lookback", type=int, default=7, show_default=True, help="Windows to (re)check when --since is not given.")
+@click.option("--lookback", type=int, default=None, help="Windows to (re)check when --since is not given (default 7).")
 @click.option("--labels", default=None, help="Labels: CSV/Parquet with request_id, label[, row], or a database URL with --labels-table.")
 @click.option("--labels-table", default=None, help="Table of the --labels database holding request_id, label[, row].")
 @click.option("--config", "config_json", default=None,
@@ -63,7 +63,7 @@ def _print_window(check) -> None:
 @click.option("--pushgateway", default=None, help="Push the newest results to this Prometheus Pushgateway URL.")
 @click.option("--experiment", default=None, help="Experiment of the runs (default steward-monitoring/<model name>).")
 @click.option("--no-log", is_flag=True, help="Print only: no MLflow runs, no alerts.")
-def monitor(model: str, capture: str, window: str, since: str | None, until: str | None, lookback: int,
+def monitor(model: str, capture: str, window: str | None, since: str | None, until: str | None, lookback: int | None,
             labels: str | None, labels_table: str | None, config_json: str | None, webhooks: tuple[str, ...],
             pushgateway: str | None, experiment: str | None, no_log: bool) -> None:  # fmt: skip
     """Check MODEL's captured inferences window by window: drift, and live performance once labels arrived.
@@ -75,8 +75,9 @@ def monitor(model: str, capture: str, window: str, since: str | None, until: str
     from mlflow_steward.monitoring import MonitorConfig, monitor_model
 
     config = MonitorConfig.from_json(config_json)
+    given = {k: v for k, v in {"window": window, "lookback": lookback}.items() if v is not None}
     outcome = monitor_model(
-        model, capture=capture, window=window, since=since, until=until, lookback=lookback, labels=labels,
+        model, capture=capture, since=since, until=until, labels=labels, **given,
         labels_table=labels_table, config=config, webhooks=() if no_log else webhooks,
         pushgateway=pushgateway, experiment=experiment, log=not no_log, echo=click.echo,
     )  # fmt: skip
@@ -102,14 +103,14 @@ def monitor(model: str, capture: str, window: str, since: str | None, until: str
 @click.argument("model")
 @click.option("--capture", envvar=ENV_CAPTURE_PATH, required=True,
               help=f"Capture of the served model (default ${ENV_CAPTURE_PATH}).")
-@click.option("--n", "n", type=int, default=200, show_default=True, help="Rows to send for review.")
+@click.option("--n", "n", type=int, default=None, help="Rows to send for review (default 200).")
 @click.option("--since", default=None, help="Captured rows from this time on (ISO 8601; naive means UTC).")
 @click.option("--until", default=None, help="Captured rows before this time.")
 @click.option("--slice", "slice_column", default=None, help="Stratify by this input column (default: the first categorical one).")
 @click.option("--no-stratify", is_flag=True, help="The least confident rows of the whole window, whatever their slice.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the tie-breaking shuffle.")
 @click.option("--output", required=True, help="File to write: .csv, .csv.gz or .parquet (fill its label column).")
-def review(model: str, capture: str, n: int, since: str | None, until: str | None, slice_column: str | None,
+def review(model: str, capture: str, n: int | None, since: str | None, until: str | None, slice_column: str | None,
            no_stratify: bool, seed: int, output: str) -> None:  # fmt: skip
     """Export MODEL's least confident predictions of a window for people to label.
 
@@ -119,6 +120,7 @@ def review(model: str, capture: str, n: int, since: str | None, until: str | Non
     """
     from mlflow_steward.monitoring import review_queue
 
-    queue = review_queue(model, capture=capture, n=n, since=since, until=until, output=output,
-                         slice_column=slice_column, stratify=not no_stratify, seed=seed, echo=click.echo)  # fmt: skip
+    given = {"n": n} if n is not None else {}
+    queue = review_queue(model, capture=capture, since=since, until=until, output=output,
+                         slice_column=slice_column, stratify=not no_stratify, seed=seed, echo=click.echo, **given)  # fmt: skip
     click.echo(queue.summary())
