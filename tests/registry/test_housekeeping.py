@@ -19,7 +19,7 @@ from mlflow_steward.registry._history import (
     resolve,
 )
 from mlflow_steward.registry._housekeeping import ORPHAN_AGE, close_orphan_runs
-from mlflow_steward.registry._process import ProcessId
+from mlflow_steward._process import ProcessId
 
 
 def _chain(moves):

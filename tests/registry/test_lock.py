@@ -14,7 +14,7 @@ import pytest
 from mlflow_steward import names
 from mlflow_steward.exceptions import StewardInputError, StewardLockError
 from mlflow_steward.registry import LockInfo, RegistryLock, full_history, read_lock, status
-from mlflow_steward.registry._process import ProcessId, pid_alive
+from mlflow_steward._process import ProcessId, pid_alive
 from mlflow_steward.registry import _messages as msg
 
 

@@ -29,7 +29,7 @@ from mlflow_steward.registry._history import (
     resolve,
     write_history,
 )
-from mlflow_steward.registry._process import ProcessId
+from mlflow_steward._process import ProcessId
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -45,11 +45,9 @@ Known limits, honestly:
 from __future__ import annotations
 
 import datetime as _dt
-import getpass
 import json
 import logging
 import os
-import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -60,7 +58,7 @@ from mlflow_steward.exceptions import StewardInputError, StewardLockError
 from mlflow_steward.registry import _messages as msg
 from mlflow_steward.registry._client import get_model
 from mlflow_steward.registry._history import ACTION_BREAK_LOCK, append_event
-from mlflow_steward.registry._process import ProcessId
+from mlflow_steward._process import ProcessId, whoami
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -131,14 +129,6 @@ class LockInfo:
             "expires_utc": self.expires_text(),
         }
 
-
-def whoami() -> str:
-    """``user@host`` of this process, for history entries and lock owners."""
-    try:
-        user = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def read_lock(client: MlflowClient, name: str) -> LockInfo | None:

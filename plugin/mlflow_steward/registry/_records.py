@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow_steward import names
 from mlflow_steward.registry._decision import OVERALL
-from mlflow_steward.registry._process import ProcessId
+from mlflow_steward._process import ProcessId
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -37,7 +37,8 @@ from mlflow_steward.registry._history import (
     write_history,
 )
 from mlflow_steward.registry._housekeeping import settle_after_error, tidy_up
-from mlflow_steward.registry._lock import DEFAULT_TTL, DEFAULT_WAIT, RegistryLock, whoami
+from mlflow_steward._process import whoami
+from mlflow_steward.registry._lock import DEFAULT_TTL, DEFAULT_WAIT, RegistryLock
 from mlflow_steward.registry._records import experiment_for, finish_run, log_history, log_json, start_run
 
 if TYPE_CHECKING:

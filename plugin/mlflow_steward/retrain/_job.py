@@ -30,7 +30,7 @@ from typing import Any
 
 from mlflow_steward import data, names, steps
 from mlflow_steward.data._versions._killpoint import kill_point
-from mlflow_steward.data._versions._process import ProcessId
+from mlflow_steward._process import ProcessId
 from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.retrain import _orphans, _testset
 from mlflow_steward.retrain._config import RetrainConfig

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlflow_steward.data._versions import _messages as msg
-from mlflow_steward.data._versions._process import ProcessId, whoami
+from mlflow_steward._process import ProcessId, whoami
 from mlflow_steward.exceptions import StewardInputError, StewardLockError
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from mlflow_steward.data._versions import _frames, _pointer, _store
 from mlflow_steward.data._versions import _messages as msg
 from mlflow_steward.data._versions._killpoint import kill_point
 from mlflow_steward.data._versions._lease import DEFAULT_TTL, DEFAULT_WAIT, Lease, LeaseInfo
-from mlflow_steward.data._versions._process import whoami
+from mlflow_steward._process import whoami
 from mlflow_steward.data._versions._records import (
     ACTION_ADD,
     ACTION_BREAK_LOCK,

@@ -15,7 +15,7 @@ import pandas as pd
 from mlflow_steward import names
 from mlflow_steward.data._versions import _messages as msg
 from mlflow_steward.data._versions._frames import PARTS, VersionParts
-from mlflow_steward.data._versions._process import ProcessId
+from mlflow_steward._process import ProcessId
 from mlflow_steward.data._versions._records import DatasetSettings, DatasetVersion
 from mlflow_steward.exceptions import StewardInputError
 

@@ -1,8 +1,8 @@
-"""Which process wrote a lock or a run, and whether it is still alive.
+"""Which process wrote a lock, a run or a history entry, and whether it is still alive.
 
 A process is named by host name, pid and PID namespace (``/proc/self/ns/pid``): a pid is only ever
 compared with pids of the same namespace on the same host. Anything else counts as alive (the
-caller then relies on the lease's expiry). The registry keeps the same rule for its own lock.
+caller then relies on the lease's expiry). The registry's lock and the dataset lease share this rule.
 """
 
 from __future__ import annotations
@@ -15,13 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 
-def _pid_namespace() -> str | None:
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:  # not Linux, or /proc not mounted
-        return None
-
-
 def whoami() -> str:
     """``user@host`` of this process (``MLFLOW_TRACKING_USERNAME`` first), for history entries."""
     try:
@@ -29,6 +22,13 @@ def whoami() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:  # not Linux, or /proc not mounted
+        return None
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class ProcessId:
 
     @classmethod
     def from_dict(cls, data: Any) -> ProcessId | None:
+        """From a lock payload or an owner tag; None when the fields are missing or malformed."""
         if not isinstance(data, dict):
             return None
         try:
@@ -71,8 +72,9 @@ class ProcessId:
         return f"pid {self.pid} on {self.host}"
 
     def is_gone(self) -> bool:
-        """True only when this process is known to have ended (same host and PID namespace as us,
-        and no such pid, or a zombie)."""
+        """True only when this process is known to have ended: same host and PID namespace as us,
+        and no such pid (or a zombie). A process elsewhere, or from a record without a namespace
+        (written by an earlier release), is never declared gone."""
         here = ProcessId.current()
         if self.host != here.host or self.pidns is None or self.pidns != here.pidns:
             return False
