@@ -27,7 +27,7 @@ CORRECTIONS: tuple[str, ...] = ("holm", "bh")
 NOT_MAPPING = "{where} must be a JSON object (dict), got {got}"
 UNKNOWN_KEY = "{where}: unknown key {key!r}{hint}; valid keys: {valid}"
 WRONG_TYPE = "{where}[{key!r}] must be {expected}, got {got!r}"
-BAD_JSON = "drift config: cannot read {text!r} as JSON (or as a JSON file): {error}"
+BAD_JSON = "{what}: cannot read {text!r} as JSON (or as a JSON file): {error}"
 
 
 def _hint(key: str, valid: list[str]) -> str:
@@ -51,6 +51,20 @@ def _number(where: str, key: str, value: Any, *, low: float, high: float = math.
         raise StewardInputError(WRONG_TYPE.format(where=where, key=key, expected=expected, got=value))
     return value
 
+
+
+def read_json_config(text: str | None, what: str) -> Any:
+    """The JSON of an option given as text or as the path of a JSON file; None when empty.
+    ``what`` names the option in the error ("drift config")."""
+    if text is None or not str(text).strip():
+        return None
+    source = str(text)
+    if not source.lstrip().startswith("{") and Path(source).is_file():
+        source = Path(source).read_text()
+    try:
+        return json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise StewardInputError(BAD_JSON.format(what=what, text=str(text)[:80], error=exc)) from None
 
 @dataclass(frozen=True)
 class ProfileConfig:
@@ -182,16 +196,7 @@ class DriftConfig:
     @classmethod
     def from_json(cls, text: str | None) -> DriftConfig:
         """From JSON text, or the path of a JSON file."""
-        if text is None or not str(text).strip():
-            return cls()
-        source = str(text)
-        if not source.lstrip().startswith("{") and Path(source).is_file():
-            source = Path(source).read_text()
-        try:
-            data = json.loads(source)
-        except json.JSONDecodeError as exc:
-            raise StewardInputError(BAD_JSON.format(text=str(text)[:80], error=exc)) from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json_config(text, "drift config"))
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -12,17 +12,14 @@ Unknown keys are errors naming the key and the closest valid one.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from mlflow_steward.exceptions import StewardInputError, check_scalar, unknown_key_error
-from mlflow_steward.monitoring._config import DriftConfig
+from mlflow_steward.monitoring._config import DriftConfig, read_json_config
 
-BAD_JSON = "monitor config: cannot read {text!r} as JSON (or as a JSON file): {error}"
 NOT_MAPPING = "{where} must be a JSON object, got {got}"
 BAD_METRICS = "{where} 'metrics' must be a list of metric names, got {value!r}"
 UNKNOWN_METRIC = "{where} 'metrics': unknown metric {name!r}; known: {known}"
@@ -208,16 +205,7 @@ class MonitorConfig:
     @classmethod
     def from_json(cls, text: str | None) -> MonitorConfig:
         """From JSON text, or the path of a JSON file."""
-        if text is None or not str(text).strip():
-            return cls()
-        source = str(text)
-        if not source.lstrip().startswith("{") and Path(source).is_file():
-            source = Path(source).read_text()
-        try:
-            data = json.loads(source)
-        except json.JSONDecodeError as exc:
-            raise StewardInputError(BAD_JSON.format(text=str(text)[:80], error=exc)) from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json_config(text, "monitor config"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"drift": self.drift.to_dict(), "performance": self.performance.to_dict(), "alerts": self.alerts.to_dict()}
