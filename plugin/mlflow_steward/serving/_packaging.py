@@ -49,6 +49,10 @@ from mlflow_steward import __version__, names
 #: with ``_compat``, which holds the MLflow internals the serving wrapper relies on).
 MODEL_CODE_PACKAGES: tuple[str, ...] = ("cleaning", "serving")
 
+#: The part of ``_compat`` that travels: its MLflow module (the served wrapper's scoring-server
+#: internals and ``UnwrappedPredict``), not Optuna's, which imports Optuna and serves no prediction.
+MODEL_CODE_COMPAT: tuple[str, ...] = ("__init__.py", "mlflow")
+
 #: Modules at the package root that the shipped sub-packages import.
 MODEL_CODE_ROOT_MODULES: tuple[str, ...] = ("__init__.py", "names.py", "exceptions.py")
 
@@ -125,6 +129,8 @@ def _code_files(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
     for package in dict.fromkeys(packages):
         for source in sorted((_PACKAGE_DIR / package).rglob("*")):
             relative = source.relative_to(_PACKAGE_DIR)
+            if package == "_compat" and relative.parts[1] not in MODEL_CODE_COMPAT:
+                continue
             if source.is_file() and not set(relative.parts) & set(_IGNORED) and source.suffix != ".pyc":
                 files.append((relative.as_posix(), source))
     return sorted(files)
