@@ -17,7 +17,7 @@ of ours, so any layer may use it. ``mlflow`` imports MLflow only inside its func
 import (it subclasses Optuna's storage) and only ``tuning`` imports it. This ``__init__`` and
 ``mlflow`` travel inside every logged model with ``serving`` (the served wrapper uses
 ``scoring_server`` and ``UnwrappedPredict``); ``optuna`` does not (see
-``serving._packaging.MODEL_CODE_COMPAT``).
+``serving._code_copy.MODEL_CODE_COMPAT``).
 
 Each unit lists what it touches in ``PRIVATE_API``; ``tests/compat`` resolves every entry against
 the installed release and fails naming the library, its version, the symbol and this package when

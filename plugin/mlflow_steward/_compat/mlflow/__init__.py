@@ -12,7 +12,7 @@ Every symbol they touch is listed in :data:`PRIVATE_API`; ``tests/compat/test_ml
 each against the installed release. Nothing here imports MLflow at import time except
 :mod:`.scoring_server` (its error types subclass ``MlflowException``; only the served wrapper
 imports it), and nothing imports any other module of ours: the package travels inside every logged
-model with ``serving`` (``serving._packaging.MODEL_CODE_COMPAT``).
+model with ``serving`` (``serving._code_copy.MODEL_CODE_COMPAT``).
 """
 
 from mlflow_steward._compat.mlflow._api import PRIVATE_API, REMOVED, MissingInternal, private
