@@ -135,7 +135,7 @@ def test_refusals_are_found_in_worker_tracebacks_of_every_form():
         line="mlflow.exceptions.MlflowException: column 'a' expects a number (or null), got 'x' (str) in row 3"))) == (
         "column 'a' expects a number (or null), got 'x' (str) in row 3")  # fmt: skip
     assert session_module.refusal_in(RuntimeError(trace.format(
-        line="_mlflow_steward_0_1_0_ab12.serving._compat.RequestRefused: column 'b' expects a text category"))) == (
+        line="_mlflow_steward_0_1_0_ab12._compat.mlflow.scoring_server.RequestRefused: column 'b' expects a text category"))) == (
         "column 'b' expects a text category")  # fmt: skip
     assert session_module.refusal_in(RuntimeError(trace.format(line="ZeroDivisionError: division by zero"))) is None
 

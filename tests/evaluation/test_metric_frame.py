@@ -11,12 +11,12 @@ import pytest
 from mlflow_steward.evaluation import EvaluationConfig, SliceSpec, metric_frame, paired_metric_frame, slice_masks
 from mlflow_steward.evaluation._metric_frame import (
     COLUMNS,
-    PAIRED_COLUMNS,
     STATUS_OK,
     STATUS_TOO_SMALL,
     partition_strata,
     slice_resamples,
 )
+from mlflow_steward.evaluation._paired_frame import PAIRED_COLUMNS
 from mlflow_steward.evaluation._slice_spec import EXPECTED, SLICE_FIELDS, parse_slice_field
 from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.registry import GateConfig

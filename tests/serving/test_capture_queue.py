@@ -99,7 +99,7 @@ def test_a_failing_sink_gives_up_after_give_up_s_and_goes_on():
 def test_mlflow_rewrite_of_our_error_message_is_undone():
     """MLflow's scoring server prefixes the whole parsed request to a predict error's message."""
     pytest.importorskip("mlflow")
-    from mlflow_steward.serving._compat import MAX_MESSAGE, ModelFailed, RequestRefused
+    from mlflow_steward._compat.mlflow.scoring_server import MAX_MESSAGE, ModelFailed, RequestRefused
 
     error = RequestRefused("column 'x' expects a number (or null), got 'abc' (str) in row 0")
     error.message = f"Failed to predict data '{'y' * 10_000_000}'. \nError: {error.message}"

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 import mlflow_steward
 from mlflow_steward.serving import log_pipeline_model
-from mlflow_steward.serving._packaging import code_package_name, model_code_dir
+from mlflow_steward.serving._code_copy import code_package_name, model_code_dir
 
 PLUGIN_DIR = Path(mlflow_steward.__file__).resolve().parents[1]
 REPO_ROOT = PLUGIN_DIR.parent
@@ -56,6 +56,17 @@ def test_copy_name_is_versioned_content_addressed_and_rewritten(tmp_path):
     sources = "\n".join(p.read_text() for p in copied.rglob("*.py"))
     assert "import mlflow_steward" not in sources and "from mlflow_steward" not in sources
     assert f'PUBLIC_MODULE = "{name}.cleaning"' in (copied / "cleaning" / "_base.py").read_text()
+
+
+def test_the_copy_carries_the_mlflow_compat_package_but_not_optunas(tmp_path):
+    """The served wrapper needs _compat/mlflow (scoring-server internals); _compat/optuna imports Optuna
+    and serves no prediction, so it stays home."""
+    copied = model_code_dir(tmp_path, ("cleaning", "serving", "_compat"))
+    compat = copied / "_compat"
+    assert {p.name for p in (compat / "mlflow").glob("*.py")} >= {"__init__.py", "_api.py", "scoring_server.py"}
+    assert (compat / "__init__.py").is_file() and not (compat / "optuna.py").exists()
+    assert "from mlflow_steward" not in (copied / "serving" / "_pyfunc.py").read_text()
+    assert f"from {copied.name}._compat.mlflow import" in (copied / "serving" / "_pyfunc.py").read_text()
 
 
 def test_relogging_a_loaded_pipeline_names_the_new_copy(mlflow_store, housing_xy):

@@ -95,7 +95,7 @@ def _check_auth_config(path: str) -> None:
 
 
 def static_prefix(env: dict[str, str] | os._Environ) -> str:
-    """MLflow's ``--static-prefix`` (it passes it to the workers in ``_MLFLOW_STATIC_PREFIX``)."""
-    from mlflow_steward.app._compat import STATIC_PREFIX_ENV
+    """MLflow's ``--static-prefix`` (it passes it to the workers in a private variable)."""
+    from mlflow_steward._compat.mlflow.tracking_server import server_environment
 
-    return (env.get(STATIC_PREFIX_ENV) or "").rstrip("/")
+    return server_environment(env).static_prefix

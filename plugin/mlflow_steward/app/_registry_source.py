@@ -153,7 +153,7 @@ def gate_summary(run: Run) -> GateSummary:
 
 def gate_detail(client: MlflowClient, run: Run) -> GateDetail:
     """The full decision of a gate run (``gate/decision.json``); ``error`` says why it is missing."""
-    from mlflow_steward.app._compat import read_artifact_text
+    from mlflow_steward.app._server_client import read_artifact_text
 
     summary = gate_summary(run)
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
-from mlflow_steward.app import _compat, _pages, _views
+from mlflow_steward._compat.mlflow import tracking_server
+from mlflow_steward.app import _pages, _server_client, _views
 from mlflow_steward.app._config import AppConfig
 from mlflow_steward.app._html import STEWARD_ROOT, Links
 from mlflow_steward.app._cache import ServerCache
@@ -25,7 +26,7 @@ def _lazy_client() -> Callable[[], MlflowClient]:
 
     def client() -> MlflowClient:
         if not made:
-            made.append(_compat.server_client())
+            made.append(_server_client.server_client())
         return made[0]
 
     return client
@@ -51,10 +52,10 @@ def register_routes(flask_app: Flask, config: AppConfig) -> Callable[[], None]:
     def access() -> _pages.Access:
         if not config.auth:
             return _pages.Access()
-        user = _compat.current_user()
+        user = tracking_server.current_user()
         if user is None:  # the guard runs first; never serve unauthenticated
             raise PermissionError("no authenticated user")
-        return _pages.Access(user=user, can_read=_compat.model_read_predicate(user))
+        return _pages.Access(user=user, can_read=tracking_server.model_read_predicate(user))
 
     def respond(render: Callable[[_pages.Access], str]) -> Response:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlflow_steward.app import _compat
+from mlflow_steward._compat.mlflow import MissingInternal, tracking_server
 from mlflow_steward.app._config import AppConfig
 from mlflow_steward.app._routes import register_routes, steward_path
 
@@ -25,11 +25,16 @@ def create_app(app: Flask | None = None) -> Any:
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in the server's log
     config = AppConfig.from_env()
-    flask_app = app if app is not None else _compat.mlflow_flask_app()
+    flask_app = app if app is not None else tracking_server.mlflow_flask_app()
     warm = register_routes(flask_app, config)
     import threading
 
     threading.Thread(target=warm, name="steward-warm-monitor-windows", daemon=True).start()
     if config.auth:
-        return _compat.compose_basic_auth(flask_app, steward_path(config.prefix))
-    return _compat.serve(flask_app)
+        try:
+            return tracking_server.compose_basic_auth(flask_app, steward_path(config.prefix))
+        except MissingInternal as exc:
+            from mlflow_steward.exceptions import StewardError
+
+            raise StewardError(str(exc)) from exc
+    return tracking_server.serve(flask_app)

@@ -37,8 +37,9 @@ def _default_name(source: str) -> str:
 
 
 def _resolve_source(source: str):
-    from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.exceptions import MlflowException
+
+    from mlflow_steward._compat.mlflow import resolve_dataset_source
 
     try:
         with warnings.catch_warnings():

@@ -129,7 +129,7 @@ def _test_interval(metric: str, y: np.ndarray, pred: np.ndarray, options: dict[s
 
 
 def _test_difference(metric: str, y: np.ndarray, ensemble: np.ndarray, member: np.ndarray, options: dict[str, Any]) -> Any:
-    from mlflow_steward.evaluation._metric_frame import paired_metric_frame
+    from mlflow_steward.evaluation._paired_frame import paired_metric_frame
 
     paired = paired_metric_frame(metric, y, ensemble, member, **options)
     if paired.overall is None:

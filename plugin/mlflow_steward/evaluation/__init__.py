@@ -35,9 +35,9 @@ _LAZY = {
     "EvaluationReport": "._report",
     "slice_masks": "._slices",
     "MetricFrame": "._metric_frame",
-    "PairedMetricFrame": "._metric_frame",
+    "PairedMetricFrame": "._paired_frame",
     "metric_frame": "._metric_frame",
-    "paired_metric_frame": "._metric_frame",
+    "paired_metric_frame": "._paired_frame",
 }
 
 __all__ = sorted(

@@ -49,12 +49,13 @@ def _artifact(run_id: str, path: str):
         ImageEvaluationArtifact,
         JsonEvaluationArtifact,
     )
-    from mlflow.tracking.artifact_utils import get_artifact_uri
+
+    from mlflow_steward._compat.mlflow import run_artifact_uri
 
     cls = {"csv": CsvEvaluationArtifact, "json": JsonEvaluationArtifact, "png": ImageEvaluationArtifact}[
         path.rsplit(".", 1)[-1]
     ]
-    return cls(uri=get_artifact_uri(run_id, path))
+    return cls(uri=run_artifact_uri(run_id, path))
 
 
 class StewardEvaluator(ModelEvaluator):

@@ -104,7 +104,8 @@ def compare(
     config: GateConfig,
 ) -> tuple[list[GateRow], list[Check]]:
     """Rows (overall first, then slices) and the overall and slice checks, challenger vs champion."""
-    from mlflow_steward.evaluation._metric_frame import STATUS_TOO_SMALL, STATUS_UNDEFINED, paired_metric_frame
+    from mlflow_steward.evaluation._metric_frame import STATUS_TOO_SMALL, STATUS_UNDEFINED
+    from mlflow_steward.evaluation._paired_frame import paired_metric_frame
 
     greater = bool(metric_def(metric).greater_is_better)
     paired = paired_metric_frame(

@@ -146,9 +146,9 @@ def _experiment_id() -> str:
     active = mlflow.active_run()
     if active is not None:
         return active.info.experiment_id
-    from mlflow.tracking.fluent import _get_experiment_id
+    from mlflow_steward._compat.mlflow import current_experiment_id
 
-    return _get_experiment_id() or mlflow.get_experiment_by_name("Default").experiment_id
+    return current_experiment_id() or mlflow.get_experiment_by_name("Default").experiment_id
 
 
 def _find_done(client: Any, experiment_id: str, key: str) -> Any:

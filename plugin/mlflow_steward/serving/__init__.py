@@ -37,13 +37,8 @@ from mlflow_steward.serving._capture_read import (
     read_captures,
     read_labels_file,
 )
-from mlflow_steward.serving._packaging import (
-    MODEL_CODE_PACKAGES,
-    PackagedModel,
-    choose_serialization,
-    log_pipeline_model,
-    model_code_dir,
-)
+from mlflow_steward.serving._code_copy import MODEL_CODE_PACKAGES, model_code_dir
+from mlflow_steward.serving._packaging import PackagedModel, choose_serialization, log_pipeline_model
 from mlflow_steward.serving._unwrap import fitted_estimator, is_pyfunc_model
 from mlflow_steward.serving._sinks import open_sink, parse_capture_uri
 from mlflow_steward.serving._validation import FeatureSchema, validate_frame

@@ -14,7 +14,7 @@ Non-finite numbers never get here: request validation refuses them.
 ``attempt`` tells apart requests that reuse a request id: 0 for the first, 1 for the next, and so
 on (assigned by the sink when it writes, or when it is read for Parquet; see the sinks). ``status``
 is :data:`STATUS_ANSWERED`, or :data:`STATUS_TIMED_OUT` when the prediction was ready only after the
-scoring server's request timeout (the client got HTTP 504, see :mod:`._compat`).
+scoring server's request timeout (the client got HTTP 504, see ``_compat.mlflow.scoring_server``).
 """
 
 from __future__ import annotations

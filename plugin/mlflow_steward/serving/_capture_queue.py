@@ -5,7 +5,7 @@ a lock and a counter, microseconds. The writer thread builds the records and wri
 to the sink. A slow or locked sink therefore never delays a prediction: the queue absorbs up to
 ``max_rows`` scored rows, then further requests are dropped, counted and logged, and the prediction
 is still returned. A batch that fails is retried (backing off) for up to ``give_up_s`` seconds and
-then counted as failed. When the scoring server shuts down (its shutdown handler, see ``_compat``),
+then counted as failed. When the scoring server shuts down (its shutdown handler, see ``_compat.mlflow``),
 or else at interpreter exit (``atexit``, and multiprocessing's exit hook for forked workers), the
 queue is flushed for at most ``final_flush_s`` seconds and a summary line is logged:
 

@@ -1,8 +1,8 @@
 """Prometheus metrics of a served model, summed over every worker of ``mlflow models serve --workers N``.
 
 MLflow's scoring server has no ``/metrics``; a model of ours adds one, on the same host and port
-as ``/invocations`` (``serving._compat.add_route``: a thread waits for MLflow's FastAPI app to exist
-in the worker and adds the route). ``STEWARD_METRICS_PORT`` also serves them on a port of their own
+as ``/invocations`` (``_compat.mlflow.scoring_server.add_route``: a thread waits for MLflow's
+FastAPI app to exist in the worker and adds the route). ``STEWARD_METRICS_PORT`` also serves them on a port of their own
 (the first worker to bind it; ``STEWARD_METRICS_HOST``, default 127.0.0.1). ``STEWARD_METRICS=0``
 turns them off.
 

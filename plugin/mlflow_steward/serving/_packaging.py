@@ -9,10 +9,10 @@ What is logged (``mlflow.pyfunc.log_model``):
   reason go to ``steward.json`` and to the run tag ``steward.serialization``;
 * artifact ``manifest`` (``steward.json``): serialisation, trusted types, task and the expected input
   columns with their kinds (what request validation checks);
-* ``code_paths``: a minimal copy of the package (root modules plus ``serving``, ``cleaning`` and any
-  sub-package whose classes the model holds) under a top-level name of its own,
-  ``_mlflow_steward_<version>_<content hash>`` (every ``mlflow_steward`` in its sources rewritten to
-  that name). MLflow puts ``code_paths`` first on ``sys.path``; under its own name the copy can never
+* ``code_paths``: a minimal copy of the package (root modules plus ``serving``, ``cleaning``, the
+  MLflow part of ``_compat`` and any sub-package whose classes the model holds) under a top-level
+  name of its own, ``_mlflow_steward_<version>_<content hash>`` (every ``mlflow_steward`` in its
+  sources rewritten to that name; made by ``_code_copy``). MLflow puts ``code_paths`` first on ``sys.path``; under its own name the copy can never
   hide the installed ``mlflow_steward`` (or another model's copy) in the same process, whichever is
   imported first. The pickled python model, the skops file (its ``__module__`` entries) and the
   trusted types name the copy, so a model always runs the code it was logged with;
@@ -26,31 +26,27 @@ What is logged (``mlflow.pyfunc.log_model``):
 
 from __future__ import annotations
 
-import atexit
-import hashlib
 import importlib
 import json
 import operator
-import re
-import shutil
-import sys
 import tempfile
-import threading
 import warnings
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from types import FunctionType, ModuleType
+from types import FunctionType
 from typing import Any
 
 from mlflow_steward import __version__, names
-
-#: Sub-packages of ``mlflow_steward`` a model needs at predict time (``serving`` is always added,
-#: with ``_compat``, which holds the MLflow internals the serving wrapper relies on).
-MODEL_CODE_PACKAGES: tuple[str, ...] = ("cleaning", "serving")
-
-#: Modules at the package root that the shipped sub-packages import.
-MODEL_CODE_ROOT_MODULES: tuple[str, ...] = ("__init__.py", "names.py", "exceptions.py")
+from mlflow_steward.serving._code_copy import (
+    MODEL_CODE_PACKAGES,
+    OUR_MODULE,
+    as_installed,
+    copy_module,
+    packages_used_by,
+    renamer,
+    staged_copy,
+)
 
 #: Distributions a served model imports; pinned to the versions installed at log time.
 MODEL_REQUIREMENTS: tuple[str, ...] = (
@@ -82,28 +78,6 @@ DEFAULT_MODEL_CONFIG: dict[str, str] = {
 PIPELINE_FILES = {"skops": "pipeline.skops", "cloudpickle": "pipeline.pkl"}
 MANIFEST_FILE = names.MODEL_MANIFEST_FILE
 
-#: The code copy inside a model is the package ``CODE_PACKAGE_PREFIX + <version>_<hash>``.
-CODE_PACKAGE_PREFIX = "_mlflow_steward_"
-INSTALLED_PACKAGE = "mlflow_steward"
-
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]
-_PACKAGE = _PACKAGE_DIR.name
-_IGNORED = ("__pycache__", "resources")
-# Our code under either name: the installed package, or a copy that travelled inside a model (a
-# pipeline loaded from a logged model, e.g. an ensemble member, holds the copy's classes).
-_OUR_MODULE = re.compile(rf"^(?:{INSTALLED_PACKAGE}|{CODE_PACKAGE_PREFIX}[0-9A-Za-z_]+_[0-9a-f]{{12}})(?=\.|$)")
-
-
-def as_installed(module: str) -> str:
-    """``_mlflow_steward_0_1_0_<hash>.cleaning`` -> ``mlflow_steward.cleaning``; others unchanged."""
-    return _OUR_MODULE.sub(INSTALLED_PACKAGE, module, count=1)
-
-
-def renamer(code_package: str):
-    """A function naming our modules (installed or any copy) as in the copy ``code_package``."""
-    return lambda module: _OUR_MODULE.sub(code_package, module, count=1)
-
-
 @dataclass(frozen=True)
 class PackagedModel:
     """What :func:`log_pipeline_model` logged: the model URI and how it was serialised."""
@@ -117,79 +91,6 @@ class PackagedModel:
     pip_requirements: tuple[str, ...] = ()
     code_packages: tuple[str, ...] = ()
     code_package: str = ""  # the top-level name of the code copy inside the model
-
-
-def _code_files(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
-    """``(path inside the package, source file)`` of the root modules and ``packages``, sorted."""
-    files = [(module, _PACKAGE_DIR / module) for module in MODEL_CODE_ROOT_MODULES]
-    for package in dict.fromkeys(packages):
-        for source in sorted((_PACKAGE_DIR / package).rglob("*")):
-            relative = source.relative_to(_PACKAGE_DIR)
-            if source.is_file() and not set(relative.parts) & set(_IGNORED) and source.suffix != ".pyc":
-                files.append((relative.as_posix(), source))
-    return sorted(files)
-
-
-def code_package_name(packages: tuple[str, ...] = MODEL_CODE_PACKAGES) -> str:
-    """``_mlflow_steward_<version>_<hash>``: the top-level name of the code copy for ``packages``.
-
-    The hash covers every copied file's path and bytes, so the same code gets the same name (two
-    models logged by one release share their modules in a process) and any change another name.
-    """
-    digest = hashlib.sha256()
-    for relative, source in _code_files(packages):
-        digest.update(relative.encode() + b"\0" + source.read_bytes() + b"\0")
-    version = re.sub(r"[^0-9A-Za-z]", "_", __version__)
-    return f"{CODE_PACKAGE_PREFIX}{version}_{digest.hexdigest()[:12]}"
-
-
-def _rewrite(text: str, name: str) -> str:
-    return re.sub(rf"\b{INSTALLED_PACKAGE}\b", name, text)
-
-
-def model_code_dir(destination: Path, packages: tuple[str, ...] = MODEL_CODE_PACKAGES) -> Path:
-    """Write the code copy (root modules + ``packages``) as ``destination/<code_package_name>``.
-
-    Returns the path of the copied package directory, suitable for ``code_paths``.
-    """
-    name = code_package_name(packages)
-    target = Path(destination) / name
-    for relative, source in _code_files(packages):
-        path = target / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if source.suffix == ".py":
-            path.write_text(_rewrite(source.read_text(encoding="utf-8"), name), encoding="utf-8")
-        else:
-            shutil.copy2(source, path)
-    return target
-
-
-_STAGING: Path | None = None
-_STAGING_LOCK = threading.Lock()
-
-
-def _staged_copy(packages: tuple[str, ...]) -> tuple[str, Path]:
-    """The code copy for ``packages``, written once per process into a directory appended to
-    ``sys.path`` (removed at exit), so this process can import it to pickle references to it."""
-    global _STAGING
-    with _STAGING_LOCK:
-        if _STAGING is None:
-            _STAGING = Path(tempfile.mkdtemp(prefix="steward-model-code-"))
-            atexit.register(shutil.rmtree, _STAGING, True)
-            sys.path.append(str(_STAGING))
-        name = code_package_name(packages)
-        target = _STAGING / name
-        if not target.is_dir():
-            building = Path(tempfile.mkdtemp(prefix="building-", dir=_STAGING))
-            model_code_dir(building, packages).rename(target)
-            shutil.rmtree(building, ignore_errors=True)
-        return name, target
-
-
-def _copy_module(name: str, module: str) -> ModuleType:
-    """``<copy>.<module>`` (e.g. ``serving._pyfunc``) of the staged copy ``name``."""
-    importlib.invalidate_caches()
-    return importlib.import_module(f"{name}.{module}")
 
 
 def choose_serialization(model: Any) -> tuple[str, tuple[str, ...], str]:
@@ -207,39 +108,6 @@ def choose_serialization(model: Any) -> tuple[str, tuple[str, ...], str]:
     if foreign:
         return "cloudpickle", (), "types outside the trusted modules: " + ", ".join(foreign)
     return "skops", untrusted, f"skops with {len(untrusted)} explicitly trusted types"
-
-
-def packages_used_by(model: Any, trusted_types: tuple[str, ...] = ()) -> set[str]:
-    """Sub-packages of ``mlflow_steward`` whose classes appear in ``model`` (estimators, params, steps)."""
-    found: set[str] = set()
-    prefix = _PACKAGE + "."
-
-    def note(module: str) -> None:
-        module = as_installed(module)
-        if module.startswith(prefix):
-            found.add(module.split(".")[1])
-
-    for name in trusted_types:
-        note(name)
-    seen: set[int] = set()
-    stack: list[Any] = [model]
-    while stack:
-        item = stack.pop()
-        if id(item) in seen or isinstance(item, (str, bytes, int, float, bool, type(None))):
-            continue
-        seen.add(id(item))
-        note(type(item).__module__)
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif hasattr(item, "get_params"):
-            try:
-                stack.extend(item.get_params(deep=False).values())
-            except Exception:  # an estimator-like object without sklearn's params protocol
-                pass
-            stack.extend(v for k, v in vars(item).items() if k.endswith("_") and not k.startswith("_"))
-    return {p for p in found if (_PACKAGE_DIR / p).is_dir()}
 
 
 def model_requirements(serialization: str, extra: list[str] | None = None) -> list[str]:
@@ -292,7 +160,7 @@ def _cloudpickle_renamed(model: Any, handle, name: str) -> None:
     class RenamingPickler(cloudpickle.Pickler):
         def reducer_override(self, obj):
             module = getattr(obj, "__module__", None) if isinstance(obj, (type, FunctionType)) else None
-            if isinstance(module, str) and _OUR_MODULE.match(module):
+            if isinstance(module, str) and OUR_MODULE.match(module):
                 copy = importlib.import_module(rename(module))
                 return operator.attrgetter(obj.__qualname__), (copy,)  # unpickles to the copy's object
             return super().reducer_override(obj)
@@ -345,8 +213,8 @@ def log_pipeline_model(
     serialization, trusted, reason = choose_serialization(model)
     packages = tuple(dict.fromkeys([*code_packages, "serving", "_compat", *sorted(packages_used_by(model, trusted))]))
     signature = _signature(example, model.predict(example))
-    code_package, code_dir = _staged_copy(packages)
-    copied_pyfunc = _copy_module(code_package, "serving._pyfunc")
+    code_package, code_dir = staged_copy(packages)
+    copied_pyfunc = copy_module(code_package, "serving._pyfunc")
     trusted = tuple(map(renamer(code_package), trusted))
     manifest = {
         "serialization": serialization,

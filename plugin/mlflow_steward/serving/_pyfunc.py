@@ -14,7 +14,8 @@ sink never delays a prediction.
 
 Errors: a request the model cannot take is refused with HTTP 400 whose message names the column
 and quotes at most a short prefix of the value; anything else that fails inside the model is a 500
-without a stack trace in the body (the trace goes to the server log). See ``_compat``.
+without a stack trace in the body (the trace goes to the server log). See
+``_compat.mlflow.scoring_server``.
 
 The model name and version written on captured rows come, in this order, from the model config
 (``model_name``/``model_version``), from ``STEWARD_MODEL_NAME``/``STEWARD_MODEL_VERSION``, from the
@@ -44,9 +45,10 @@ import mlflow.pyfunc
 import numpy as np
 
 from mlflow_steward import names
-from mlflow_steward._compat.mlflow import UnwrappedPredict
+from mlflow_steward._compat.mlflow import UnwrappedPredict, scoring_server
+from mlflow_steward._compat.mlflow.scoring_server import ModelFailed, RequestRefused
 from mlflow_steward.exceptions import StewardInputError
-from mlflow_steward.serving import _compat, _metrics
+from mlflow_steward.serving import _metrics
 from mlflow_steward.serving._capture import (
     STATUS_ANSWERED,
     STATUS_TIMED_OUT,
@@ -55,7 +57,6 @@ from mlflow_steward.serving._capture import (
     utc_timestamp,
 )
 from mlflow_steward.serving._capture_queue import DEFAULT_MAX_ROWS, CaptureQueue, close_all
-from mlflow_steward.serving._compat import ModelFailed, RequestRefused
 from mlflow_steward.serving._sinks import open_sink
 from mlflow_steward.serving._validation import FeatureSchema, quote, validate_frame
 from mlflow_steward.serving._plan import load_predictor
@@ -144,7 +145,7 @@ def resolve_identity(
     name = config.get(names.MODEL_CONFIG_MODEL_NAME) or os.environ.get(names.ENV_MODEL_NAME) or None
     version = config.get(names.MODEL_CONFIG_MODEL_VERSION) or os.environ.get(names.ENV_MODEL_VERSION) or None
     if version is None and model_dir is not None:
-        served_name, served_version = _compat.registered_identity(model_dir)
+        served_name, served_version = scoring_server.registered_identity(model_dir)
         if served_version is not None and (name is None or name == served_name):
             name, version = served_name, served_version
     if version is None:
@@ -215,7 +216,7 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
     """
 
     # No type hints on ``predict``, on purpose: MLflow would infer a signature from them and accept only
-    # the ``inputs`` payload form. ``UnwrappedPredict`` (MLflow's private switch, in _compat) keeps
+    # the ``inputs`` payload form. ``UnwrappedPredict`` (MLflow's private switch, in _compat.mlflow) keeps
     # MLflow from wrapping it and from advising to add hints, which a caller cannot filter.
 
     def __init__(self) -> None:
@@ -249,23 +250,23 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
             model_id, run_id = _logged_ids(model_dir)
             self.identity = resolve_identity(config, model_id, run_id, model_dir)
             self.capture = open_capture(uri)
-            if _compat.in_scoring_server():
+            if scoring_server.in_scoring_server():
                 _ensure_server_log()
-                _compat.watch_request_start()
-                self.request_timeout_s = _compat.request_timeout_s()
+                scoring_server.watch_request_start()
+                self.request_timeout_s = scoring_server.request_timeout_s()
                 self._flush_at_shutdown = None  # registered at the first request: the app exists then
             logger.info(
                 "inference capture to %s (model %s version %s, model id %s)", self.capture.sink.name,
                 self.identity.name, self.identity.version, self.identity.model_id,
             )  # fmt: skip
-        if _compat.in_scoring_server() and not CAPTURE_SUPPRESSED.get():
+        if scoring_server.in_scoring_server() and not CAPTURE_SUPPRESSED.get():
             self._start_metrics(config, model_dir)
 
     def _start_metrics(self, config: dict[str, Any], model_dir: Path) -> None:
         """Prometheus metrics of this worker (``_metrics``): on unless ``STEWARD_METRICS=0``."""
         identity = self.identity
         if identity.name is None and identity.version is None:  # capture off: the cheap sources only
-            name, version = _compat.registered_identity(model_dir)
+            name, version = scoring_server.registered_identity(model_dir)
             model_id, _ = _logged_ids(model_dir)
             identity = ModelIdentity(
                 name=config.get(names.MODEL_CONFIG_MODEL_NAME) or os.environ.get(names.ENV_MODEL_NAME) or name,
@@ -273,11 +274,11 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
                 model_id=model_id,
             )  # fmt: skip
         fast = "on" if getattr(self.fast_path, "enabled", False) else "off"
-        self.metrics = _metrics.start(identity, fast, _compat.add_route)
+        self.metrics = _metrics.start(identity, fast, scoring_server.add_route)
         if self.metrics is not None:
             _ensure_server_log()
-            _compat.watch_request_start()
-            _compat.on_request(self.metrics.begin, self.metrics.end)
+            scoring_server.watch_request_start()
+            scoring_server.on_request(self.metrics.begin, self.metrics.end)
 
     # -- predicting ----------------------------------------------------------------------------
     def _frame(self, model_input: Any):
@@ -315,10 +316,10 @@ class StewardModel(UnwrappedPredict, mlflow.pyfunc.PythonModel):
         """Hand the scored rows to the capture queue: references only, never blocking."""
         try:
             if self._flush_at_shutdown is None:
-                self._flush_at_shutdown = _compat.on_server_shutdown(close_all) or None
+                self._flush_at_shutdown = scoring_server.on_server_shutdown(close_all) or None
             status = STATUS_ANSWERED
             timeout = self.request_timeout_s
-            if timeout is not None and time.monotonic() - _compat.request_started(started) >= timeout:
+            if timeout is not None and time.monotonic() - scoring_server.request_started(started) >= timeout:
                 status = STATUS_TIMED_OUT  # the scoring server has already answered 504
             probabilities = classes = None
             if self.manifest.get("task") == "classification" and hasattr(self.pipeline, "predict_proba"):
@@ -360,12 +361,4 @@ def _request_id(params: dict[str, Any] | None) -> str:
             _metrics.note_rejection(_metrics.REASON_BAD_REQUEST_ID)
             raise RequestRefused(BAD_REQUEST_ID.format(limit=MAX_REQUEST_ID, value=quote(given)))
         return str(given)
-    try:
-        from mlflow.pyfunc.context import get_prediction_context
-
-        context = get_prediction_context()
-    except ImportError:  # pragma: no cover - older MLflow
-        context = None
-    if context is not None and getattr(context, "request_id", None):
-        return str(context.request_id)
-    return uuid.uuid4().hex
+    return scoring_server.prediction_request_id() or uuid.uuid4().hex

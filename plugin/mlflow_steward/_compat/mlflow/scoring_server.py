@@ -1,6 +1,8 @@
-"""The only place that relies on how MLflow's scoring server and model download behave internally.
+"""How MLflow's scoring server (``mlflow models serve``) and model download behave internally.
 
-Re-check on MLflow upgrades (verified on 3.17.2, ``mlflow/pyfunc/scoring_server/__init__.py``):
+Used by ``serving``'s wrapper, so it travels inside every logged model: it imports MLflow and the
+standard library only. Each symbol is in ``PRIVATE_API`` (the package doc). Re-check on MLflow
+upgrades (verified on 3.17.2, ``mlflow/pyfunc/scoring_server/__init__.py``):
 
 * ``invocations()`` catches an :class:`~mlflow.exceptions.MlflowException` from ``model.predict`` and
   rewrites its ``message`` to ``f"Failed to predict data '{data}'. \\nError: {message}"``: the whole
@@ -27,6 +29,8 @@ Re-check on MLflow upgrades (verified on 3.17.2, ``mlflow/pyfunc/scoring_server/
 * ``mlflow models serve -m models:/NAME@alias`` (and ``load_model`` of such a URI) downloads the model
   and writes ``registered_model_meta`` (YAML: ``model_name``, ``model_version``) into its directory:
   the registered identity the server was started with (:func:`registered_identity`).
+* The scoring server keeps each request's context (its ``request_id``) in
+  ``mlflow.pyfunc.context`` (undocumented): :func:`prediction_request_id`.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ _SCORING_APP = "mlflow.pyfunc.scoring_server.app"
 _SERVER_MODEL_PATH = "__pyfunc_model_path__"  # scoring_server._SERVER_MODEL_PATH: set in every worker
 REQUEST_TIMEOUT_ENV = "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"
 DEFAULT_REQUEST_TIMEOUT_S = 60.0  # MLflow's default for REQUEST_TIMEOUT_ENV
-REGISTERED_MODEL_META = "registered_model_meta"
+REGISTERED_MODEL_META = "registered_model_meta"  # models_artifact_repo.REGISTERED_MODEL_META_FILE_NAME
 
 
 def _bounded(text: str) -> str:
@@ -216,3 +220,15 @@ def registered_identity(model_dir: str | Path) -> tuple[str | None, str | None]:
         return None, None
     name, version = meta.get("model_name"), meta.get("model_version")
     return (str(name) if name else None), (str(version) if version not in (None, "") else None)
+
+
+# --- which request is this? ----------------------------------------------------------------------
+def prediction_request_id() -> str | None:
+    """The request id MLflow's scoring server gave the request being predicted, or None."""
+    try:
+        from mlflow.pyfunc.context import get_prediction_context
+    except ImportError:  # pragma: no cover - older MLflow
+        return None
+    context = get_prediction_context()
+    request_id = getattr(context, "request_id", None) if context is not None else None
+    return str(request_id) if request_id else None
