@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlflow_steward.evaluation._slice_spec import (
-    CORRECTIONS,
     DEFAULT_SLICES,
     SLICE_FIELDS,
     SliceSpec,
