@@ -9,7 +9,8 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
+import prometheus_client.values  # noqa: F401  (chosen now, with PROMETHEUS_MULTIPROC_DIR unset: a test
+import pytest  # that sets it must not switch this process's value class for the tests after it)
 
 from mlflow_steward.serving import _metrics, _validation
 
