@@ -41,12 +41,39 @@ STEWARD = str(Path(sys.executable).parent / "steward")
 TARGET_RATIO = 1.5
 
 
+TUNES: list[str] = []  # what each tune did
+LOADS: list[str] = []  # "<job>: <1-min load at its start> -> <at its end>", printed with the table
+
+
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def tune_summary(workdir: Path) -> str:
+    """The newest tune run in ``workdir``'s store: trials finished/pruned and its seconds (read from SQLite,
+    so a too-fast run can be told apart from one that did less)."""
+    import sqlite3
+
+    with sqlite3.connect(workdir / "mlflow.db") as conn:
+        row = conn.execute("SELECT run_uuid, (end_time - start_time) / 1000.0 FROM runs WHERE name = 'tune' "
+                           "ORDER BY start_time DESC LIMIT 1").fetchone()
+        if row is None:
+            return "no tune run"
+        metrics = dict(conn.execute("SELECT key, value FROM latest_metrics WHERE run_uuid = ? AND key LIKE "
+                                    "'n_trials_%'", (row[0],)).fetchall())
+    return (f"{metrics.get('n_trials_finished', 0):.0f} trials finished, {metrics.get('n_trials_pruned', 0):.0f} "
+            f"pruned, tune {row[1]:.0f} s")
+
+
 def _run(command: list[str], workdir: Path) -> float:
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
            "MLFLOW_REGISTRY_URI": f"sqlite:///{workdir / 'mlflow.db'}"}
+    load = _load()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    LOADS.append(f"`{' '.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command[:3]))}`: "
+                 f"{load:.1f} -> {_load():.1f}")
     if done.returncode not in (0, 1):  # 1: the gate said no (not a failure of the job)
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
     return seconds
@@ -56,7 +83,9 @@ def main_job(root: Path) -> float:
     """The quickstart's main job: ``steward run`` with no options (the bundled housing data)."""
     workdir = root / f"main-{time.time_ns()}"
     workdir.mkdir()
-    return _run([STEWARD, "run"], workdir)
+    seconds = _run([STEWARD, "run"], workdir)
+    TUNES.append(f"main job: {tune_summary(workdir)}")
+    return seconds
 
 
 def retrain(root: Path, data: Path, ensemble: bool) -> tuple[float, float, float]:
@@ -79,8 +108,11 @@ def retrain(root: Path, data: Path, ensemble: bool) -> tuple[float, float, float
     _run([STEWARD, "data", "add", "housing", "first.csv", "--target", "median_house_value", "--task", "regression"],
          workdir)
     first = _run(command, workdir)
+    TUNES.append(f"first retrain: {tune_summary(workdir)}")
     ingest = _run([STEWARD, "data", "add", "housing", "last.csv"], workdir)
-    return first, ingest, _run(command, workdir)
+    seconds = _run(command, workdir)
+    TUNES.append(f"retrain: {tune_summary(workdir)}")
+    return first, ingest, seconds
 
 
 def machine() -> str:
@@ -140,6 +172,10 @@ def main() -> int:
         f"{ingest_s / main_s:.2f}x |",
         f"| (setup, untimed in the ratio: the first retrain, on 13,760 rows, no production yet) | {first_s:.0f} | "
         f"{first_s / main_s:.2f}x |",
+        "",
+        "Load average (1 min) at the start and end of each timed command, in order: " + "; ".join(LOADS) + ".",
+        "",
+        "Tuning inside each job: " + "; ".join(TUNES) + ".",
         "",
         f"Benchmark time: {time.perf_counter() - started:.0f} s. Run: `.venv/bin/python benchmarks/retrain.py"
         f"{' --ensemble' if args.ensemble else ''}{f' --rounds {args.rounds}' if args.rounds != 1 else ''}`.",

@@ -27,7 +27,7 @@ from mlflow_steward.serving import (
 )
 from mlflow_steward.serving import _capture_read as r
 from mlflow_steward.serving import _sink_parquet, _sink_sqlite
-from mlflow_steward.serving._capture import capture_rows, utc_timestamp
+from mlflow_steward.serving._capture import capture_rows, feature_lines, utc_timestamp
 from mlflow_steward.serving._sinks import CaptureLocation
 
 IDENTITY = ModelIdentity(name="house", version="3", model_id="m-1", run_id="run-1")
@@ -77,6 +77,54 @@ def test_rows_round_trip_with_features_identity_and_exact_floats(sink_uri):
     assert str(rows["ts"].dt.tz) == "UTC"
     assert rows["label"].isna().all() and rows["labelled_at"].isna().all()
     assert expand_features(rows).columns.tolist() == ["x", "city", "n"]
+
+
+def _dumps_row_by_row(frame: pd.DataFrame) -> list[str]:
+    """The reference: ``json.dumps`` of each row as a dict, missing values as None, numpy scalars as Python."""
+
+    def plain(value):
+        if value is None or value is pd.NA or value is pd.NaT:
+            return None
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and np.isnan(value):
+            return None
+        if isinstance(value, (pd.Timestamp, datetime)):
+            return value.isoformat()
+        return value
+
+    return [json.dumps({str(k): plain(v) for k, v in zip(frame.columns, row)}, ensure_ascii=False)
+            for row in frame.itertuples(index=False, name=None)]
+
+
+def test_feature_lines_are_json_dumps_of_each_row_for_every_dtype():
+    rng = np.random.default_rng(3)
+    n = 200
+    floats = rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, size=n)
+    floats[::7] = np.nan
+    floats[1], floats[2], floats[3] = -0.0, 0.1 + 0.2, 5e-324
+    frame = pd.DataFrame({
+        "f64": floats,
+        "f32": rng.normal(size=n).astype("float32"),
+        "i64": rng.integers(-(2**62), 2**62, size=n),
+        "u8": rng.integers(0, 255, size=n).astype("uint8"),
+        "flag": rng.random(n) < 0.5,
+        "text": pd.Series([["a", 'quo"te', "naïve ☃", "back\\slash", "50%", None][i % 6] for i in range(n)],
+                          dtype="string"),
+        "obj": [[1, "x", None, np.int64(4), 2.5, float("nan")][i % 6] for i in range(n)],
+        "nullable": pd.array([None if i % 5 == 0 else i for i in range(n)], dtype="Int64"),
+        "cat": pd.Categorical([["u", "v", None][i % 3] for i in range(n)]),
+        "when": pd.to_datetime(["2026-01-01T00:00:00", None] * (n // 2)),
+        "100% \"odd\" name": np.arange(n, dtype=float),
+        7: np.arange(n),
+    })
+    lines = feature_lines(frame)
+    assert lines == _dumps_row_by_row(frame)
+    assert [json.loads(line)["f64"] for line in lines[:4]] == [None, -0.0, 0.1 + 0.2, 5e-324]
+    assert feature_lines(frame.iloc[:, :0]) == ["{}"] * n
+    assert feature_lines(frame.head(0)) == []
+    with pytest.raises(ValueError):  # request validation refuses these before capture; never written as text
+        feature_lines(pd.DataFrame({"x": [1.0, np.inf]}))
 
 
 def test_reused_request_id_is_kept_as_the_next_attempt_and_counted(sink_uri):

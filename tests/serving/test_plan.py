@@ -278,6 +278,7 @@ def test_classifier_capture_and_probabilities_go_through_the_plan(mlflow_store, 
     rows = _awkward(X.head(50), 4)
     np.testing.assert_array_equal(loaded.predict(rows), model.predict(rows))
     np.testing.assert_array_equal(python_model.predict_proba(rows), model.predict_proba(rows))
+    assert python_model.capture.flush(timeout=60)  # the writer thread computes the capture's probabilities
     captured = read_captures(capture)
     assert len(captured) == 50 and python_model.predictor.fallbacks == 0
     assert python_model.predictor.calls == 3  # predict, its capture's probabilities, predict_proba

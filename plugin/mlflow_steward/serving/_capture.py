@@ -108,12 +108,49 @@ def _clean(value: Any) -> Any:
     return value
 
 
+_DUMPS = json.JSONEncoder(default=_json_default, allow_nan=False, ensure_ascii=False).encode
+_TEXT = json.encoder.encode_basestring  # what ``_DUMPS`` writes for a str (C version when available)
+
+
+def _value_texts(column: pd.Series) -> list[str]:
+    """The JSON text ``_DUMPS`` writes for each value of one column (missing as ``null``).
+
+    Done a column at a time for the common dtypes (floats: ``float.__repr__``, what ``json`` writes;
+    ints; bools; strings), since per-value cleaning and per-row encoding were most of capture's cost
+    (issue 14's serving benchmark); anything else goes value by value through ``_clean`` and ``_DUMPS``.
+    """
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        values = column.to_numpy()
+        if dtype.kind == "b":
+            return ["true" if v else "false" for v in values.tolist()]
+        if dtype.kind in "iu":
+            return list(map(int.__repr__, values.tolist()))
+        missing = np.isnan(values)
+        if np.isinf(values).any():  # refused by request validation; _DUMPS raises, as it always did
+            return [_DUMPS(_clean(v)) for v in values.tolist()]
+        texts = list(map(float.__repr__, values.tolist()))
+        for i in np.flatnonzero(missing).tolist():
+            texts[i] = "null"
+        return texts
+    return [_TEXT(v) if type(v) is str else _DUMPS(_clean(v)) for v in column.tolist()]
+
+
 def feature_lines(frame: pd.DataFrame) -> list[str]:
-    """One JSON object per row, column order kept; floats exact (``repr`` text), missing as null."""
+    """One JSON object per row, column order kept; floats exact (``repr`` text), missing as null.
+
+    Each line is exactly ``json.dumps({name: value, ...}, ensure_ascii=False)`` of the row's cleaned
+    values, assembled from per-column value texts and one row template.
+    """
     names = [str(c) for c in frame.columns]
-    columns = [[_clean(v) for v in frame[c].tolist()] for c in frame.columns]
-    dumps = json.JSONEncoder(default=_json_default, allow_nan=False, ensure_ascii=False).encode
-    return [dumps(dict(zip(names, values))) for values in zip(*columns)] if columns else ["{}"] * len(frame)
+    if not names:
+        return ["{}"] * len(frame)
+    if len(set(names)) < len(names):  # a dict keeps one value per name: the row-by-row way
+        columns = [[_clean(v) for v in frame.iloc[:, i].tolist()] for i in range(len(names))]
+        return [_DUMPS(dict(zip(names, values))) for values in zip(*columns)]
+    template = "{" + ", ".join(_TEXT(name).replace("%", "%%") + ": %s" for name in names) + "}"
+    columns = [_value_texts(frame.iloc[:, i]) for i in range(len(names))]
+    return [template % values for values in zip(*columns)]
 
 
 def _prediction_values(predictions: Any, n_rows: int) -> list[Any]:
