@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
+from mlflow_steward.registry import ForestRecord  # the gate's forest plot, ready to draw
+
 # states of the last monitor window (issue 14's exit codes: 0 healthy, 3 drift, 4 performance)
 STATE_HEALTHY = "healthy"
 STATE_DRIFT = "drift"
@@ -69,26 +71,13 @@ class GateRowView:
 
 
 @dataclass(frozen=True)
-class ForestView:
-    """The forest plot of a decision (``registry.forest_record``), ready to draw."""
-
-    metric: str
-    labels: tuple[str, ...]
-    estimates: tuple[float, ...]
-    lows: tuple[float, ...]
-    highs: tuple[float, ...]
-    worse: tuple[bool, ...]
-    margin: float
-
-
-@dataclass(frozen=True)
 class GateDetail:
     """A whole gate decision (``gate/decision.json``): checks, rows, forest plot."""
 
     summary: GateSummary
     checks: tuple[tuple[str, bool, str], ...]  # (name, passed, detail)
     rows: tuple[GateRowView, ...]
-    forest: ForestView | None
+    forest: ForestRecord | None
     n_rows: int
     test_source: str
     decided_at: str

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from mlflow_steward import names
 from mlflow_steward.app._records import (
-    ForestView,
     GateDetail,
     GateRowView,
     GateSummary,
@@ -186,10 +185,7 @@ def decision_detail(summary: GateSummary, data: dict[str, Any]) -> GateDetail:
         metric=str(data.get("metric", "")), greater_is_better=bool(data.get("greater_is_better")),
         checks=checks, rows=tuple(rows),
     )
-    record = forest_record(decision)
-    forest = None if record is None else ForestView(
-        record.metric, record.labels, record.estimates, record.lows, record.highs, record.worse, record.margin
-    )
+    forest = forest_record(decision)
     views = tuple(
         GateRowView(
             column=r.column, value=r.value, n=r.n, champion=r.champion, challenger=r.challenger,
