@@ -50,7 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engines", ("batch",)),  # batch scoring and part-wise work on pandas (chunked) or Spark
     ("leaves", ("data", "serving")),  # serving compiles the cleaning into array kernels (fast path)
     ("foundations", ("cleaning", "stats")),  # import nothing of ours
-    ("vocabulary", ("names", "exceptions", "_compat", "_format", "_process")),  # _compat: the only code touching MLflow/Optuna internals
+    ("vocabulary", ("names", "exceptions", "_compat", "_format", "_process", "_paging")),  # _compat: the only code touching MLflow/Optuna internals
 )
 ROOT = ""  # the package root module (mlflow_steward/__init__.py): below everything
 

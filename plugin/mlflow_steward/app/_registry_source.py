@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from mlflow_steward import names
+from mlflow_steward._paging import every_page
 from mlflow_steward.app._records import (
     GateDetail,
     GateRowView,
@@ -60,26 +61,12 @@ def parse_metric_text(text: str | None) -> Point | None:
 
 def registered_models(client: MlflowClient) -> list[RegisteredModel]:
     """Every registered model (prompts excluded by MLflow), paged."""
-    found: list[RegisteredModel] = []
-    token = None
-    while True:
-        page = client.search_registered_models(max_results=_PAGE, page_token=token)
-        found.extend(page)
-        token = page.token
-        if not token:
-            return found
+    return every_page(client.search_registered_models, max_results=_PAGE)
 
 
 def experiment_ids(client: MlflowClient) -> list[str]:
     """Ids of every active experiment (gate runs live in their model's training experiment)."""
-    ids: list[str] = []
-    token = None
-    while True:
-        page = client.search_experiments(max_results=_PAGE, page_token=token)
-        ids.extend(e.experiment_id for e in page)
-        token = page.token
-        if not token:
-            return ids
+    return [e.experiment_id for e in every_page(client.search_experiments, max_results=_PAGE)]
 
 
 def version_brief(client: MlflowClient, name: str, version: str | None, metric: str | None) -> VersionBrief | None:

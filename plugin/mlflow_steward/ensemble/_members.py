@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_steward import names
+from mlflow_steward._paging import every_page
 from mlflow_steward.exceptions import StewardInputError, check_scalar
 
 from . import _messages as msg
@@ -203,21 +204,15 @@ def _check_member_run(client: Any, run_id: str, context: TuneContext) -> Any:
 def _trial_runs(client: Any, context: TuneContext) -> list[Any]:
     """The tuning's COMPLETE trial child runs with a score, best first (earliest trial on ties)."""
     metric = f"cv_{context.scoring}_mean"
-    runs, token = [], None
-    while True:
-        page = client.search_runs(
-            [context.experiment_id],
-            filter_string=(
-                f"tags.`{names.MLFLOW_PARENT_RUN_ID}` = '{context.run_id}' "
-                f"and tags.`{names.TAG_TRIAL_STATE}` = '{STATE_COMPLETE}'"
-            ),
-            max_results=1000,
-            page_token=token,
-        )
-        runs.extend(r for r in page if metric in r.data.metrics and FAMILY_PARAM in r.data.params)
-        token = page.token
-        if not token:
-            break
+    trials = every_page(
+        client.search_runs,
+        [context.experiment_id],
+        filter_string=(
+            f"tags.`{names.MLFLOW_PARENT_RUN_ID}` = '{context.run_id}' "
+            f"and tags.`{names.TAG_TRIAL_STATE}` = '{STATE_COMPLETE}'"
+        ),
+    )
+    runs = [r for r in trials if metric in r.data.metrics and FAMILY_PARAM in r.data.params]
     sign = -1.0 if context.greater_is_better else 1.0
 
     def key(run: Any) -> tuple[float, int]:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mlflow_steward import names
+from mlflow_steward._paging import every_page
 from mlflow_steward.exceptions import StewardInputError
 from mlflow_steward.monitoring._alerts import Alert, AlertOutcome, send_alert
 from mlflow_steward.monitoring._context import ModelContext, model_context
@@ -151,18 +152,14 @@ def _existing_runs(experiment: str) -> dict[str, tuple[str, str]]:
     if found is None:
         return {}
     out: dict[str, tuple[str, str]] = {}
-    token = None
-    while True:
-        page = client.search_runs([found.experiment_id], filter_string=f"tags.`{names.TAG_STEP}` = '{names.STEP_MONITOR}' "
-                                  "AND attributes.status = 'FINISHED'", max_results=1000, page_token=token,
-                                  order_by=["attributes.start_time DESC"])  # fmt: skip
-        for run in page:
-            key = run.data.tags.get(names.TAG_MONITOR_KEY)
-            if key and key not in out:
-                out[key] = (run.info.run_id, run.data.tags.get(names.TAG_MONITOR_STATE, names.MONITOR_HEALTHY))
-        token = page.token
-        if not token:
-            return out
+    runs = every_page(client.search_runs, [found.experiment_id],
+                      filter_string=f"tags.`{names.TAG_STEP}` = '{names.STEP_MONITOR}' AND attributes.status = 'FINISHED'",
+                      order_by=["attributes.start_time DESC"])  # fmt: skip
+    for run in runs:  # newest first: the newest check of a window wins
+        key = run.data.tags.get(names.TAG_MONITOR_KEY)
+        if key and key not in out:
+            out[key] = (run.info.run_id, run.data.tags.get(names.TAG_MONITOR_STATE, names.MONITOR_HEALTHY))
+    return out
 
 
 class _Calibration:

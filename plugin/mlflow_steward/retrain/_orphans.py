@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlflow_steward import names
+from mlflow_steward._paging import every_page
 
 _logger = logging.getLogger(__name__)
 CLOSED = "retrain run {run} was killed before it finished; closed by retrain run {by}"
@@ -34,13 +35,7 @@ class Orphan:
 
 
 def _search(client: Any, experiment_id: str, query: str) -> list[Any]:
-    runs, token = [], None
-    while True:
-        page = client.search_runs([experiment_id], filter_string=query, max_results=1000, page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
+    return every_page(client.search_runs, [experiment_id], filter_string=query)
 
 
 def close_orphans(client: Any, experiment_id: str, *, dataset: str, model: str, by: str) -> list[Orphan]:

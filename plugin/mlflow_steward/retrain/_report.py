@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_steward import names
+from mlflow_steward._paging import every_page
 from mlflow_steward.retrain import _html as h
 
 _logger = logging.getLogger(__name__)
@@ -23,14 +24,7 @@ _MAX_SLICES = 40
 def _trials(client: Any, tune_run_id: str) -> list[dict[str, Any]]:
     """Every trial (child run) of a tune run: number, state, family, params, CV mean and std."""
     experiment = client.get_run(tune_run_id).info.experiment_id
-    runs, token = [], None
-    while True:
-        page = client.search_runs([experiment], filter_string=f"tags.`{names.MLFLOW_PARENT_RUN_ID}` = '{tune_run_id}'",
-                                  max_results=1000, page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            break
+    runs = every_page(client.search_runs, [experiment], filter_string=f"tags.`{names.MLFLOW_PARENT_RUN_ID}` = '{tune_run_id}'")
     trials = []
     for run in runs:
         metrics = run.data.metrics

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mlflow_steward import names
+from mlflow_steward._paging import every_page
 from mlflow_steward.data._versions import _messages as msg
 from mlflow_steward.data._versions._frames import PARTS, VersionParts
 from mlflow_steward._process import ProcessId
@@ -109,25 +110,12 @@ def experiment_tags(client: MlflowClient, experiment_id: str) -> dict[str, str]:
 
 def dataset_experiments(client: MlflowClient) -> list[Experiment]:
     """Every active dataset experiment (name ``steward-datasets/...``)."""
-    found, token = [], None
-    while True:
-        page = client.search_experiments(
-            filter_string=f"name LIKE '{names.DATASET_EXPERIMENT_PREFIX}%'", max_results=1000, page_token=token
-        )
-        found.extend(e for e in page if names.TAG_DATASET_SETTINGS in e.tags)
-        token = page.token
-        if not token:
-            return sorted(found, key=lambda e: e.name)
+    found = every_page(client.search_experiments, filter_string=f"name LIKE '{names.DATASET_EXPERIMENT_PREFIX}%'")
+    return sorted((e for e in found if names.TAG_DATASET_SETTINGS in e.tags), key=lambda e: e.name)
 
 
 def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list[Any]:
-    runs, token = [], None
-    while True:
-        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=1000, page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
+    return every_page(client.search_runs, [experiment_id], filter_string=filter_string)
 
 
 def version_runs(client: MlflowClient, experiment_id: str, *, finished_only: bool = True) -> list[Any]:
