@@ -77,6 +77,7 @@ def _text_with_a_word(frame: pd.DataFrame) -> pd.DataFrame:
 def test_a_value_of_the_wrong_type_fails_the_job_with_the_servers_message(spark, housing, tmp_path, make, message):
     path = tmp_path / "bad.parquet"
     make(housing.test).to_parquet(path)
+    before = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
     with pytest.raises(StewardInputError) as info:
         score_table(housing.uri, path, tmp_path / "out", engine="spark", spark=spark, chunk_rows=1000)
     text = str(info.value)
@@ -84,6 +85,7 @@ def test_a_value_of_the_wrong_type_fails_the_job_with_the_servers_message(spark,
     assert text.startswith(head), text
     assert text.endswith(f"(input {path}; on Spark a row is counted within its batch of at most 1,000 rows)")
     assert _left_behind(tmp_path) == []
+    assert spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch") == before  # the session keeps its own
 
 
 def test_the_cli_on_spark_prints_one_line_and_exits_2(spark, housing, tmp_path):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +71,28 @@ class SparkEngine(Engine):
     def spark(self):
         if self._spark is None:
             self._spark = self._given or _session.spark_session(self.master, log_level=self.log_level)
-            if self._chunk_given:  # else the session's own setting (Spark's default: 10,000)
-                self._spark.conf.set(ARROW_BATCH, str(self.chunk_rows))
-            else:
+            if not self._chunk_given:  # the session's own setting (Spark's default: 10,000)
                 self.chunk_rows = int(self._spark.conf.get(ARROW_BATCH, str(DEFAULT_SPARK_CHUNK_ROWS)))
         return self._spark
+
+    @contextmanager
+    def _action(self, source: object) -> Iterator[None]:
+        """Run a Spark action: with ``chunk_rows`` as the Arrow batch size for this action only (the
+        session's setting is put back after, so a session passed in keeps its own), and a job the
+        model refused turned into one StewardInputError."""
+        spark = self.spark
+        before = spark.conf.get(ARROW_BATCH, None) if self._chunk_given else None
+        if self._chunk_given:
+            spark.conf.set(ARROW_BATCH, str(self.chunk_rows))
+        try:
+            with _session.refusals(source=source, chunk_rows=self.chunk_rows):
+                yield
+        finally:
+            if self._chunk_given:
+                if before is None:
+                    spark.conf.unset(ARROW_BATCH)
+                else:
+                    spark.conf.set(ARROW_BATCH, before)
 
     def read(self, source: TableSource, columns: list[str] | None = None):
         """The input as a Spark DataFrame (Spark's CSV reader infers types over the whole input)."""
@@ -129,7 +148,7 @@ class SparkEngine(Engine):
                 names = [*job.keys, *fields, MODEL_NAME_COLUMN, MODEL_VERSION_COLUMN]
                 output = job.captures.spark_stage(scored.select(*selected, *hidden), names=names, inputs=inputs,
                                                   fields=fields)  # fmt: skip
-            with _session.refusals(source=job.source.path, chunk_rows=self.chunk_rows):
+            with self._action(job.source.path):
                 output.write.mode("overwrite").option("compression", "zstd").parquet(str(job.output.staging))
         rows, parts = _written(job.output.staging)
         return ScoreStats(rows=rows, parts=parts, seconds=timer.seconds(), engine=self.name)
@@ -151,7 +170,7 @@ class SparkEngine(Engine):
             else:
                 frame = frame.select(*[F.col(f"`{c}`") for c in kept])
             apply = _part_applier(fn, kept, fields, combine)
-            with _session.refusals(source=source.path, chunk_rows=self.chunk_rows):
+            with self._action(source.path):
                 rows = frame.mapInPandas(apply, schema=f"{RESULT} binary").collect()
         return [cloudpickle.loads(row[RESULT]) for row in rows]
 
