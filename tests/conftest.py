@@ -58,6 +58,30 @@ def _template_store(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def store_copy(_template_store):
+    """``with store_copy(root, "name") as (uri, experiment_id):`` a fresh SQLite store in ``root`` (a copy of
+    the template), MLflow's tracking and registry URIs pointed at it inside the block and put back after,
+    and an experiment whose artifacts live under ``root/artifacts``."""
+    import mlflow
+
+    @contextlib.contextmanager
+    def make(root: Path, experiment: str) -> Iterator[tuple[str, str]]:
+        db = root / "mlflow.db"
+        shutil.copy(_template_store, db)
+        uri = f"sqlite:///{db}"
+        previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield uri, mlflow.create_experiment(experiment, artifact_location=(root / "artifacts").as_uri())
+        finally:
+            mlflow.set_tracking_uri(previous[0])
+            mlflow.set_registry_uri(previous[1])
+
+    return make
+
+
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch, _template_store) -> str:
     """A fresh SQLite tracking store and registry for one test, artifacts under ``tmp_path``.
@@ -191,34 +215,16 @@ def tracking_server(
     process group is stopped by its pid at the end, also when it fails to come up. ``extra_args``
     (e.g. ``("--app-name", "steward")``) and ``extra_env`` go to the server.
     """
-    import urllib.request
-
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra_env or {})
     port = free_port()
-    log_path = root / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-             "--backend-store-uri", backend_store_uri, "--artifacts-destination", str(root / "artifacts"),
-             "--workers", "1", *extra_args],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not start: {log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
+    command = [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+               "--backend-store-uri", backend_store_uri, "--artifacts-destination", str(root / "artifacts"),
+               "--workers", "1", *extra_args]  # fmt: skip
+    with _started(command, f"http://127.0.0.1:{port}", "/health", root / "server.log", timeout=timeout, env=env,
+                  poll=0.5) as url:  # fmt: skip
         yield url
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -346,11 +352,15 @@ def _binary(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _started(command: list[str], url: str, ready_path: str, log: Path, timeout: float = 60.0) -> Iterator[str]:
+def _started(command: list[str], url: str, ready_path: str, log: Path, timeout: float = 60.0,
+             env: dict[str, str] | None = None, poll: float = 0.25) -> Iterator[str]:
+    """Start ``command`` in its own session, wait until ``url + ready_path`` answers 200, yield ``url``,
+    and stop the process group by its pid at the end (also when it never came up)."""
     import urllib.request
 
     with open(log, "w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=log.parent)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   cwd=log.parent, env=env)  # fmt: skip
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -359,8 +369,8 @@ def _started(command: list[str], url: str, ready_path: str, log: Path, timeout: 
                     if response.status == 200:
                         break
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"{command[0]} did not start: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.25)
+                pytest.fail(f"{Path(command[0]).name} {command[1]} did not start: {log.read_text(errors='replace')[-3000:]}")
+            time.sleep(poll)
         yield url
     finally:
         stop(process)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -45,20 +44,11 @@ class Logged:
 
 
 @pytest.fixture(scope="module")
-def logged(tmp_path_factory, _template_store, housing_model, housing_xy) -> Logged:
+def logged(tmp_path_factory, store_copy, housing_model, housing_xy) -> Logged:
     tmp = tmp_path_factory.mktemp("faults")
-    db = tmp / "mlflow.db"
-    shutil.copy(_template_store, db)
-    uri = f"sqlite:///{db}"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        experiment = mlflow.create_experiment("faults", artifact_location=(tmp / "artifacts").as_uri())
-        X, _ = housing_xy
-        with mlflow.start_run(experiment_id=experiment):
-            packaged = log_pipeline_model(housing_model, input_example=X.head(5))
-    finally:
-        mlflow.set_tracking_uri(previous)
+    X, _ = housing_xy
+    with store_copy(tmp, "faults") as (uri, experiment), mlflow.start_run(experiment_id=experiment):
+        packaged = log_pipeline_model(housing_model, input_example=X.head(5))
     return Logged(tracking_uri=uri, model_uri=packaged.model_uri, rows=X.reset_index(drop=True))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,20 +45,11 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, _template_store, housing_model, housing_xy, serve_model, make_server_env):
+def served(tmp_path_factory, store_copy, housing_model, housing_xy, serve_model, make_server_env):
     tmp = tmp_path_factory.mktemp("fuzz")
-    db = tmp / "mlflow.db"
-    shutil.copy(_template_store, db)
-    uri = f"sqlite:///{db}"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        experiment = mlflow.create_experiment("fuzz", artifact_location=(tmp / "artifacts").as_uri())
-        X, _ = housing_xy
-        with mlflow.start_run(experiment_id=experiment):
-            packaged = log_pipeline_model(housing_model, input_example=X.head(5))
-    finally:
-        mlflow.set_tracking_uri(previous)
+    X, _ = housing_xy
+    with store_copy(tmp, "fuzz") as (uri, experiment), mlflow.start_run(experiment_id=experiment):
+        packaged = log_pipeline_model(housing_model, input_example=X.head(5))
     capture = tmp / "capture.db"
     env = make_server_env(MLFLOW_TRACKING_URI=uri, **{names.ENV_CAPTURE_PATH: str(capture)})
     with serve_model(packaged.model_uri, tmp / "server.log", env=env) as server:

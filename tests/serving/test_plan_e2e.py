@@ -5,7 +5,6 @@ server's log)."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import mlflow
 import numpy as np
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory, _template_store, housing_xy):
+def models(tmp_path_factory, store_copy, housing_xy):
     """Two logged housing models: our cleaning + boosted trees, and the same with a step of no kernel."""
     X, y = housing_xy
     numeric = [c for c in X.columns if c != "ocean_proximity"]
@@ -36,18 +35,9 @@ def models(tmp_path_factory, _template_store, housing_xy):
                      ("mine", FunctionTransformer(np.negative, feature_names_out="one-to-one")),
                      ("model", HistGradientBoostingRegressor(max_iter=30, random_state=0))]).fit(X, y)  # fmt: skip
     tmp = tmp_path_factory.mktemp("fast_path")
-    db = tmp / "mlflow.db"
-    shutil.copy(_template_store, db)
-    uri = f"sqlite:///{db}"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        experiment = mlflow.create_experiment("fast", artifact_location=(tmp / "artifacts").as_uri())
-        with mlflow.start_run(experiment_id=experiment):
-            fast_uri = log_pipeline_model(fast, input_example=X.head(5), name="fast").model_uri
-            slow_uri = log_pipeline_model(slow, input_example=X.head(5), name="slow").model_uri
-    finally:
-        mlflow.set_tracking_uri(previous)
+    with store_copy(tmp, "fast") as (uri, experiment), mlflow.start_run(experiment_id=experiment):
+        fast_uri = log_pipeline_model(fast, input_example=X.head(5), name="fast").model_uri
+        slow_uri = log_pipeline_model(slow, input_example=X.head(5), name="slow").model_uri
     return {"tmp": tmp, "uri": uri, "fast": (fast_uri, fast), "slow": (slow_uri, slow)}
 
 

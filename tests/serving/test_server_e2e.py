@@ -5,7 +5,6 @@ started with (the logged model is registered twice), reused request ids, and a b
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import threading
 import time
@@ -39,25 +38,15 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, _template_store, housing_model, housing_xy, serve_model, make_server_env):
+def served(tmp_path_factory, store_copy, housing_model, housing_xy, serve_model, make_server_env):
     """The housing model registered as ``house`` v1 @production and served with capture on."""
     tmp = tmp_path_factory.mktemp("served")
-    db = tmp / "mlflow.db"
-    shutil.copy(_template_store, db)
-    uri = f"sqlite:///{db}"
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        experiment = mlflow.create_experiment("serving", artifact_location=(tmp / "artifacts").as_uri())
-        X, _ = housing_xy
+    X, _ = housing_xy
+    with store_copy(tmp, "serving") as (uri, experiment):
         with mlflow.start_run(experiment_id=experiment):
             packaged = log_pipeline_model(housing_model, input_example=X.head(5), registered_model_name="house")
         mlflow.register_model(packaged.model_uri, "house-shadow")  # one logged model, registered twice
         mlflow.MlflowClient().set_registered_model_alias("house", names.ALIAS_PRODUCTION, "1")
-    finally:
-        mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
     capture = tmp / "captures" / "capture.db"
     env = make_server_env(MLFLOW_TRACKING_URI=uri, MLFLOW_REGISTRY_URI=uri, **{names.ENV_CAPTURE_PATH: str(capture)})
     rows = X.iloc[:8].reset_index(drop=True)
